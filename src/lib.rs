@@ -1,0 +1,195 @@
+//! wp-sentinel: a health-probe sidecar and self-healing agent for WordPress on
+//! Kubernetes.
+//!
+//! Data flows one way: checks produce observations, the board folds them into
+//! verdicts, the server reads the board, the healer reacts to verdicts. Probe handlers
+//! never wait on I/O; only the check loops and the healer do I/O.
+//!
+//! Layout:
+//! - `config`: the only file that knows figment; raw layers → validated `Config`.
+//! - `wordpress_env`: the `WORDPRESS_*` variables as the official image reads them.
+//! - `secret`: a string that never prints itself.
+//! - `verdict`: pure rules: hysteresis, and how check states map to the probes.
+//! - `board`: the latest snapshot, staleness, draining; logs and metrics of changes.
+//! - `engine`: schedules the checks (interval, jitter, triggers).
+//! - `checks`: `wordpress` (HTTP), `mysql` (the only MySQL code), `wpconfig` (the file).
+//! - `wpconfig`: the pure `wp-config.php` reader and drift comparison.
+//! - `server`: routes and bodies; `metrics`: names and recorder.
+//! - `shutdown`, `logging`, `cli`: the process around it.
+
+pub mod board;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod logging;
+pub mod metrics;
+pub mod secret;
+pub mod server;
+pub mod shutdown;
+pub mod verdict;
+pub mod wordpress_env;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use crate::board::{Board, CheckSettings};
+use crate::checks::wpconfig::WpConfigCheck;
+use crate::config::{Config, Schedule, ServerConfig};
+use crate::engine::Engine;
+use crate::server::AppState;
+use crate::verdict::Thresholds;
+
+/// A running sidecar's handles, for tests and for `run`.
+pub struct Running {
+    pub board: Arc<Board>,
+    pub local_addr: SocketAddr,
+}
+
+fn check_settings(enabled: bool, schedule: &Schedule) -> CheckSettings {
+    CheckSettings {
+        enabled,
+        thresholds: Thresholds {
+            failure: schedule.failure_threshold,
+            success: schedule.success_threshold,
+        },
+        staleness_bound: schedule.staleness_bound(),
+    }
+}
+
+/// Builds the board for a configuration.
+pub fn new_board(config: &Config) -> Arc<Board> {
+    Board::new(
+        [
+            check_settings(true, &config.wordpress.schedule),
+            check_settings(config.mysql.enabled, &config.mysql.schedule),
+            check_settings(config.wpconfig.enabled, &config.wpconfig.schedule),
+        ],
+        config.wpconfig.enabled,
+    )
+}
+
+/// Runs the sidecar until `shutdown` resolves, then fails readiness, keeps answering
+/// for the drain period, lets in-flight requests finish under a deadline, stops the
+/// checks and closes the database pool.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run_with(config, listener, shutdown, |_| {}).await
+}
+
+/// `run`, with a callback that receives the handles once serving (for tests).
+pub async fn run_with(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    on_start: impl FnOnce(Running),
+) -> std::io::Result<()> {
+    let metrics_handle = metrics::install();
+    let board = new_board(&config);
+    let (stop_checks, checks_stopped) = watch::channel(false);
+    let (stop_accepting, accept_stopped) = watch::channel(false);
+    let wpconfig = config.wpconfig.enabled.then(|| {
+        Arc::new(WpConfigCheck::new(
+            config.wpconfig.path.clone(),
+            config.wpconfig.max_bytes,
+        ))
+    });
+    let engine = Engine::start(&config, board.clone(), wpconfig, checks_stopped.clone());
+    let upkeep = tokio::spawn(metrics::upkeep_loop(metrics_handle.clone(), checks_stopped));
+    let state = Arc::new(AppState {
+        board: board.clone(),
+        metrics: metrics_handle,
+    });
+    let local_addr = listener.local_addr()?;
+    tracing::info!(listen = %local_addr, "wp-sentinel serving probes");
+    on_start(Running {
+        board: board.clone(),
+        local_addr,
+    });
+    let server = tokio::spawn(serve(
+        listener,
+        state,
+        config.server.clone(),
+        config.shutdown.deadline,
+        accept_stopped,
+    ));
+
+    shutdown.await;
+    board.start_draining();
+    tracing::info!(drain = ?config.shutdown.drain, "readiness now fails; draining before exit");
+    tokio::time::sleep(config.shutdown.drain).await;
+    let _ = stop_accepting.send(true);
+    let _ = server.await;
+    let _ = stop_checks.send(true);
+    engine.stop().await;
+    let _ = upkeep.await;
+    tracing::info!("wp-sentinel stopped");
+    Ok(())
+}
+
+/// Accepts connections until told to stop, then lets open ones finish under the
+/// deadline. Over `max_connections`, new connections are closed at once so the
+/// backlog never fills and probes keep getting through.
+async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    settings: ServerConfig,
+    deadline: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .keep_alive(true);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let service = service_fn(move |request| server::handle(state.clone(), request));
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?deadline,
+            "some connections were still open at the shutdown deadline"
+        );
+    }
+}

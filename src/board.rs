@@ -1,0 +1,253 @@
+//! The latest verdicts, published as an immutable snapshot that probe handlers load
+//! without waiting (`ArcSwap`). Only the engine and the healer write; every write
+//! recomputes the three probes' lines once, so a probe only formats what is there.
+//!
+//! Hysteresis lives in `verdict.rs`; this file keeps the states, the staleness clock,
+//! the draining flag and the breaker flag, and logs and counts every change.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+
+use crate::metrics as m;
+use crate::verdict::{
+    self, CheckName, CheckState, Context, Line, Observation, Probe, States, Thresholds,
+};
+
+/// What probes read.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub states: States,
+    /// Lines of `/livez`, `/readyz`, `/startupz`, in that order.
+    pub lines: [Vec<Line>; 3],
+    pub context: Context,
+    pub enabled: [bool; 3],
+    pub staleness_bounds: [Duration; 3],
+    /// When the sidecar started: a check that never finished is stale from here.
+    pub started: Instant,
+    /// Extra explanation for verbose bodies (the breaker's story).
+    pub notes: Vec<String>,
+}
+
+impl Snapshot {
+    pub fn probe_lines(&self, probe: Probe) -> &[Line] {
+        match probe {
+            Probe::Live => &self.lines[0],
+            Probe::Ready => &self.lines[1],
+            Probe::Startup => &self.lines[2],
+        }
+    }
+
+    /// Checks whose latest result is older than its bound, with their age.
+    pub fn stale_checks(&self, now: Instant) -> Vec<(CheckName, Duration)> {
+        CheckName::ALL
+            .into_iter()
+            .filter(|check| self.enabled[check.index()])
+            .filter_map(|check| {
+                let state = &self.states[check.index()];
+                let since = state
+                    .last
+                    .as_ref()
+                    .map(|last| last.finished())
+                    .unwrap_or(self.started);
+                let age = now.saturating_duration_since(since);
+                (age > self.staleness_bounds[check.index()]).then_some((check, age))
+            })
+            .collect()
+    }
+}
+
+/// Check settings the board needs.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckSettings {
+    pub enabled: bool,
+    pub thresholds: Thresholds,
+    pub staleness_bound: Duration,
+}
+
+pub struct Board {
+    snapshot: ArcSwap<Snapshot>,
+    /// Serialises writers; readers never take it.
+    write: Mutex<Writer>,
+    draining: AtomicBool,
+}
+
+struct Writer {
+    thresholds: [Thresholds; 3],
+}
+
+impl Board {
+    pub fn new(settings: [CheckSettings; 3], wpconfig_enabled: bool) -> Arc<Board> {
+        let context = Context {
+            draining: false,
+            breaker_tripped: false,
+            wpconfig_enabled,
+        };
+        let states: States = Default::default();
+        let lines = compute_lines(&states, context);
+        let snapshot = Snapshot {
+            states,
+            lines,
+            context,
+            enabled: settings.map(|s| s.enabled),
+            staleness_bounds: settings.map(|s| s.staleness_bound),
+            started: Instant::now(),
+            notes: Vec::new(),
+        };
+        let board = Arc::new(Board {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            write: Mutex::new(Writer {
+                thresholds: settings.map(|s| s.thresholds),
+            }),
+            draining: AtomicBool::new(false),
+        });
+        board.publish_verdict_metrics(&board.snapshot());
+        board
+    }
+
+    /// The latest snapshot; never waits.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Folds in one observation; logs and counts what changed.
+    pub fn record(&self, check: CheckName, observation: Observation) {
+        let seconds = observation.duration.as_secs_f64();
+        let finished_unix = observation
+            .finished_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        metrics::histogram!(m::CHECK_DURATION, "check" => check.as_str()).record(seconds);
+        metrics::gauge!(m::CHECK_LAST_RUN, "check" => check.as_str()).set(finished_unix);
+        if !observation.status.is_ok() {
+            metrics::counter!(m::CHECK_FAILURES, "check" => check.as_str(), "reason" => observation.class.as_str())
+                .increment(1);
+        }
+        self.update(|snapshot, thresholds| {
+            let state = &mut snapshot.states[check.index()];
+            if state.record(observation, thresholds[check.index()]) {
+                log_check_change(check, state);
+            }
+            metrics::gauge!(m::CHECK_UP, "check" => check.as_str())
+                .set(if state.effective.is_ok() { 1.0 } else { 0.0 });
+        });
+    }
+
+    /// Starts draining: `/readyz` fails from now on.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+        self.update(|snapshot, _| snapshot.context.draining = true);
+    }
+
+    /// The restart-loop breaker's state, with a sentence for verbose bodies.
+    pub fn set_breaker(&self, tripped: bool, note: Option<String>) {
+        metrics::gauge!(m::BREAKER_TRIPPED).set(if tripped { 1.0 } else { 0.0 });
+        self.update(|snapshot, _| {
+            snapshot.context.breaker_tripped = tripped;
+            snapshot.notes = note.into_iter().collect();
+        });
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Snapshot, &[Thresholds; 3])) {
+        // A poisoned lock means a writer panicked mid-update; the snapshot it would have
+        // replaced is still whole, so carry on with it.
+        let writer = self
+            .write
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = self.snapshot.load_full();
+        let mut next = Snapshot::clone(&before);
+        change(&mut next, &writer.thresholds);
+        next.lines = compute_lines(&next.states, next.context);
+        for (index, probe) in [Probe::Live, Probe::Ready, Probe::Startup]
+            .into_iter()
+            .enumerate()
+        {
+            let was = verdict::all_ok(&before.lines[index]);
+            let now = verdict::all_ok(&next.lines[index]);
+            if was != now {
+                log_probe_change(probe, now, &next.lines[index]);
+            }
+        }
+        self.publish_verdict_metrics(&next);
+        self.snapshot.store(Arc::new(next));
+    }
+
+    fn publish_verdict_metrics(&self, snapshot: &Snapshot) {
+        for (index, probe) in [Probe::Live, Probe::Ready, Probe::Startup]
+            .into_iter()
+            .enumerate()
+        {
+            let ok = verdict::all_ok(&snapshot.lines[index]);
+            metrics::gauge!(m::VERDICT, "probe" => probe.as_str()).set(if ok { 1.0 } else { 0.0 });
+        }
+    }
+}
+
+fn compute_lines(states: &States, context: Context) -> [Vec<Line>; 3] {
+    [
+        verdict::evaluate(Probe::Live, states, context),
+        verdict::evaluate(Probe::Ready, states, context),
+        verdict::evaluate(Probe::Startup, states, context),
+    ]
+}
+
+fn log_check_change(check: CheckName, state: &CheckState) {
+    let status = state.effective.as_str();
+    let reason = state.effective_class.as_str();
+    if state.effective.is_ok() {
+        tracing::info!(
+            check = check.as_str(),
+            status,
+            reason,
+            "check {check} now {status}: {}",
+            state.effective_message
+        );
+    } else {
+        tracing::warn!(
+            check = check.as_str(),
+            status,
+            reason,
+            "check {check} now {status}: {}",
+            state.effective_message
+        );
+    }
+}
+
+fn log_probe_change(probe: Probe, ok: bool, lines: &[Line]) {
+    let reasons: Vec<String> = lines
+        .iter()
+        .filter(|line| !line.ok)
+        .map(|line| format!("{}: {}", line.name, line.reason))
+        .collect();
+    if ok {
+        tracing::info!(
+            probe = probe.as_str(),
+            verdict = "pass",
+            "{} probe now passes",
+            probe.as_str()
+        );
+    } else {
+        tracing::warn!(
+            probe = probe.as_str(),
+            verdict = "fail",
+            "{} probe now fails: {}",
+            probe.as_str(),
+            reasons.join("; ")
+        );
+    }
+}
+
+/// Seconds since the Unix epoch, for a `SystemTime`.
+pub fn unix_seconds(time: SystemTime) -> f64 {
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}

@@ -1,0 +1,190 @@
+//! The MySQL check: the only module that talks to MySQL. It connects with the desired
+//! settings (the same `WORDPRESS_DB_*` values WordPress gets), through a pool of at
+//! most one connection, pings, and optionally checks that `<prefix>options` holds
+//! `siteurl`. Every call runs under the check's timeout: mysql_async has no connect
+//! timeout of its own, and a server that accepts and never answers would hang it.
+//!
+//! Errors are classified by MySQL error code; messages never hold the password.
+
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
+
+use crate::config::{MysqlConfig, TlsMode};
+use crate::verdict::{Class, Observation};
+use crate::wordpress_env::DbEndpoint;
+
+pub struct MysqlCheck {
+    pool: Pool,
+    /// For `preferred`: a plain pool used when the server offers no TLS.
+    plain_fallback: Option<Pool>,
+    deep_check: bool,
+    table_prefix: String,
+    timeout: Duration,
+    endpoint: String,
+}
+
+impl MysqlCheck {
+    pub fn new(config: &MysqlConfig) -> Self {
+        let tls = ssl_opts(config);
+        let plain_fallback =
+            (config.tls_mode == TlsMode::Preferred).then(|| Pool::new(builder(config, None)));
+        MysqlCheck {
+            pool: Pool::new(builder(config, tls)),
+            plain_fallback,
+            deep_check: config.deep_check,
+            table_prefix: config.settings.table_prefix.clone(),
+            timeout: config.schedule.timeout,
+            endpoint: config.settings.endpoint.to_string(),
+        }
+    }
+
+    /// One run, always within the timeout.
+    pub async fn run(&self) -> Observation {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(self.timeout, async {
+            match self.probe(&self.pool).await {
+                Err(mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer,
+                )) => match &self.plain_fallback {
+                    Some(plain) => self.probe(plain).await,
+                    None => Err(mysql_async::Error::Driver(
+                        mysql_async::DriverError::NoClientSslFlagFromServer,
+                    )),
+                },
+                other => other,
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(None)) => {
+                Observation::pass(format!("database at {} answers", self.endpoint), started)
+            }
+            Ok(Ok(Some(missing))) => Observation::fail(Class::TablesMissing, missing, started),
+            Ok(Err(error)) => {
+                let (class, message) = classify(&error);
+                Observation::fail(
+                    class,
+                    format!("database at {}: {message}", self.endpoint),
+                    started,
+                )
+            }
+            Err(_) => Observation::fail(
+                Class::Timeout,
+                format!(
+                    "database at {} did not answer within {:?}",
+                    self.endpoint, self.timeout
+                ),
+                started,
+            ),
+        }
+    }
+
+    /// Ping, and the deep check when asked. `Ok(Some(reason))` means reachable but
+    /// WordPress's tables are not there.
+    async fn probe(&self, pool: &Pool) -> Result<Option<String>, mysql_async::Error> {
+        let mut conn = pool.get_conn().await?;
+        conn.ping().await?;
+        if !self.deep_check {
+            return Ok(None);
+        }
+        // The prefix was validated to letters, digits and underscores at start-up.
+        let query = format!(
+            "SELECT option_value FROM `{}options` WHERE option_name = 'siteurl'",
+            self.table_prefix
+        );
+        match conn.query_first::<String, _>(query).await {
+            Ok(Some(_)) => Ok(None),
+            Ok(None) => Ok(Some(format!(
+                "{}options has no siteurl: WordPress is not installed",
+                self.table_prefix
+            ))),
+            Err(mysql_async::Error::Server(error)) if error.code == 1146 => Ok(Some(format!(
+                "table {}options does not exist: WordPress is not installed",
+                self.table_prefix
+            ))),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Closes pooled connections; call at shutdown.
+    pub async fn disconnect(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.pool.disconnect()).await;
+        if let Some(plain) = self.plain_fallback {
+            let _ = tokio::time::timeout(Duration::from_secs(2), plain.disconnect()).await;
+        }
+    }
+}
+
+fn builder(config: &MysqlConfig, tls: Option<SslOpts>) -> OptsBuilder {
+    let settings = &config.settings;
+    // One connection at most, dropped after a minute idle: the check must never be
+    // the reason a small managed database runs out of connections.
+    let constraints = PoolConstraints::new(0, 1).unwrap_or_default();
+    let pool = PoolOpts::default()
+        .with_constraints(constraints)
+        .with_inactive_connection_ttl(Duration::from_secs(60))
+        .with_ttl_check_interval(Duration::from_secs(30));
+    let builder = OptsBuilder::default()
+        .user(Some(settings.user.clone()))
+        .pass(Some(settings.password.expose().to_string()))
+        .db_name(Some(settings.name.clone()))
+        .prefer_socket(false)
+        .stmt_cache_size(0)
+        .pool_opts(pool)
+        .ssl_opts(tls);
+    match &settings.endpoint {
+        DbEndpoint::Tcp { host, port } => builder.ip_or_hostname(host.clone()).tcp_port(*port),
+        DbEndpoint::Socket { path } => builder.socket(Some(path.to_string_lossy().to_string())),
+    }
+}
+
+fn ssl_opts(config: &MysqlConfig) -> Option<SslOpts> {
+    let with_ca = |opts: SslOpts| match &config.tls_ca {
+        Some(path) => opts.with_root_certs(vec![path.clone().into()]),
+        None => opts,
+    };
+    match config.tls_mode {
+        TlsMode::Disabled => None,
+        // Like MySQL's own client: encrypt, but do not verify.
+        TlsMode::Preferred | TlsMode::Required => Some(
+            SslOpts::default()
+                .with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        ),
+        TlsMode::VerifyCa => {
+            Some(with_ca(SslOpts::default()).with_danger_skip_domain_validation(true))
+        }
+        TlsMode::VerifyIdentity => Some(with_ca(SslOpts::default())),
+    }
+}
+
+/// Maps a driver error to a class and a message without secrets.
+pub fn classify(error: &mysql_async::Error) -> (Class, String) {
+    match error {
+        mysql_async::Error::Server(server) => {
+            let class = match server.code {
+                1045 => Class::AccessDenied,
+                1040 | 1226 => Class::TooManyConnections,
+                1129 => Class::HostBlocked,
+                1049 => Class::UnknownDatabase,
+                _ => Class::Unreachable,
+            };
+            (class, format!("error {}: {}", server.code, server.message))
+        }
+        mysql_async::Error::Io(mysql_async::IoError::Tls(tls)) => {
+            (Class::Tls, format!("TLS failed: {tls}"))
+        }
+        mysql_async::Error::Io(io) => (Class::Unreachable, format!("unreachable: {io}")),
+        mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => (
+            Class::Tls,
+            "TLS is required but the server does not offer it".to_string(),
+        ),
+        mysql_async::Error::Driver(driver) => {
+            (Class::Unreachable, format!("driver error: {driver}"))
+        }
+        mysql_async::Error::Other(other) => (Class::Unreachable, format!("error: {other}")),
+        mysql_async::Error::Url(_) => (Class::Internal, "invalid connection settings".to_string()),
+    }
+}

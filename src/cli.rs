@@ -1,0 +1,155 @@
+//! The one-shot commands: `check` (run every check once and report), `probe` (a tiny
+//! HTTP client for exec probes in images without curl) and `config` (the effective
+//! configuration, secrets masked). Each returns its report and an exit code; printing
+//! and exiting is `main.rs`'s job.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+
+use crate::checks::mysql::MysqlCheck;
+use crate::checks::wordpress::WordPressCheck;
+use crate::checks::wpconfig::WpConfigCheck;
+use crate::config::Config;
+use crate::verdict::{self, CheckName, Probe};
+
+/// Exit codes, documented in the README.
+pub const EXIT_PASS: i32 = 0;
+pub const EXIT_FAIL: i32 = 1;
+pub const EXIT_CONFIG: i32 = 2;
+
+/// Runs each enabled check once, in the order the daemon's cause-aware rule needs
+/// (WordPress first, then the database), and reports the probes' verdicts. The exit
+/// code follows `probe`.
+pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
+    let mut config = config.clone();
+    // One run each: no hysteresis.
+    for schedule in [
+        &mut config.wordpress.schedule,
+        &mut config.mysql.schedule,
+        &mut config.wpconfig.schedule,
+    ] {
+        schedule.failure_threshold = 1;
+        schedule.success_threshold = 1;
+    }
+    let board = crate::new_board(&config);
+    if config.wpconfig.enabled {
+        let check = WpConfigCheck::new(config.wpconfig.path.clone(), config.wpconfig.max_bytes);
+        board.record(CheckName::WpConfig, check.run().await);
+    }
+    board.record(
+        CheckName::WordPress,
+        WordPressCheck::new(&config.wordpress).run().await,
+    );
+    if config.mysql.enabled {
+        let mysql = MysqlCheck::new(&config.mysql);
+        board.record(CheckName::Mysql, mysql.run().await);
+        mysql.disconnect().await;
+    }
+    let snapshot = board.snapshot();
+    let mut report = String::new();
+    for check in CheckName::ALL {
+        if let Some(last) = &snapshot.states[check.index()].last {
+            let _ = writeln!(
+                report,
+                "{:<9} {:<4} {:>7.1}ms  {}",
+                check.as_str(),
+                last.status.as_str(),
+                last.duration.as_secs_f64() * 1000.0,
+                last.message
+            );
+        }
+    }
+    let mut code = EXIT_PASS;
+    for kind in [Probe::Startup, Probe::Live, Probe::Ready] {
+        let lines = snapshot.probe_lines(kind);
+        let ok = verdict::all_ok(lines);
+        let _ = writeln!(
+            report,
+            "{}z: {}",
+            kind.as_str(),
+            if ok { "pass" } else { "fail" }
+        );
+        for line in lines.iter().filter(|line| !line.ok) {
+            let _ = writeln!(report, "  [-]{} {}", line.name, line.reason);
+        }
+        if kind == probe && !ok {
+            code = EXIT_FAIL;
+        }
+    }
+    (report, code)
+}
+
+/// `wp-sentinel probe URL`: GET with a timeout; exit 0 on 2xx/3xx, 1 otherwise.
+pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
+    let started = Instant::now();
+    match tokio::time::timeout(timeout, get(url)).await {
+        Ok(Ok((status, body))) => {
+            let ok = (200..400).contains(&status);
+            let report = format!(
+                "{status} in {:.1}ms\n{body}",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+            (report, if ok { EXIT_PASS } else { EXIT_FAIL })
+        }
+        Ok(Err(error)) => (format!("probe failed: {error}\n"), EXIT_FAIL),
+        Err(_) => (
+            format!("probe failed: no answer within {timeout:?}\n"),
+            EXIT_FAIL,
+        ),
+    }
+}
+
+async fn get(url: &str) -> Result<(u16, String), String> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|error| format!("bad URL {url:?}: {error}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err("only http:// URLs".to_string());
+    }
+    let host = uri.host().ok_or("URL has no host")?;
+    let port = uri.port_u16().unwrap_or(80);
+    let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    let driver = tokio::spawn(connection);
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
+    let request = hyper::Request::get(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+        .header(hyper::header::HOST, authority)
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("wp-sentinel-probe/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(hyper::header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    // Like the kubelet: at most 10 KiB of body.
+    let body = http_body_util::Limited::new(response.into_body(), 10 * 1024)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    driver.abort();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// `wp-sentinel config`.
+pub fn describe(config: &Config) -> String {
+    let mut text = crate::config::describe_config(config);
+    text.push('\n');
+    text
+}

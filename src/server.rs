@@ -1,0 +1,380 @@
+//! The probe server: routes to handlers that read the board's latest snapshot and
+//! format it. A handler never awaits I/O, never fails a request because a check
+//! failed (a failed check is a 503 with a reason, not an error), and never shows a
+//! secret (check messages are built without them).
+//!
+//! Bodies follow the Kubernetes API server's `/livez` and `/readyz`: the status code is
+//! what machines read; `?verbose` lists `[+]name ok` / `[-]name failed: reason`;
+//! `?exclude=name` skips a check; `application/health+json` (Accept header or
+//! `?format=json`) gives the draft-inadarei health format.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::board::{Board, Snapshot};
+use crate::metrics as m;
+use crate::verdict::{CheckName, Line, Probe};
+
+/// What handlers share.
+pub struct AppState {
+    pub board: Arc<Board>,
+    pub metrics: PrometheusHandle,
+}
+
+pub type Body = Full<Bytes>;
+
+/// Routes one request. Cheap and synchronous at heart; `async` only for hyper.
+pub async fn handle<B>(
+    state: Arc<AppState>,
+    request: Request<B>,
+) -> Result<Response<Body>, Infallible> {
+    Ok(route(
+        &state,
+        request.method(),
+        request.uri(),
+        request.headers(),
+    ))
+}
+
+/// The synchronous router (also what the benchmark measures).
+pub fn route(
+    state: &AppState,
+    method: &Method,
+    uri: &hyper::Uri,
+    headers: &hyper::HeaderMap,
+) -> Response<Body> {
+    if method != Method::GET && method != Method::HEAD {
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD\n".to_string(),
+        );
+    }
+    let query = Query::parse(uri.query().unwrap_or(""), headers);
+    let path = uri.path().trim_end_matches('/');
+    let (endpoint, response) = match path {
+        "/livez" => ("livez", probe(state, Probe::Live, None, &query)),
+        "/readyz" => ("readyz", probe(state, Probe::Ready, None, &query)),
+        "/startupz" => ("startupz", probe(state, Probe::Startup, None, &query)),
+        "/healthz" => ("healthz", healthz(state, &query)),
+        "/metrics" => {
+            return Response::builder()
+                .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                .body(Body::from(state.metrics.render()))
+                .unwrap_or_default();
+        }
+        _ => match single_check(path) {
+            Some((probe_kind, endpoint, check)) => {
+                (endpoint, probe(state, probe_kind, Some(check), &query))
+            }
+            None => return text(StatusCode::NOT_FOUND, format!("no such endpoint: {path}\n")),
+        },
+    };
+    let result = if response.status().is_success() {
+        "pass"
+    } else {
+        "fail"
+    };
+    metrics::counter!(m::PROBE_REQUESTS, "endpoint" => endpoint, "result" => result).increment(1);
+    response
+}
+
+/// `/livez/<check>` and `/readyz/<check>`.
+fn single_check(path: &str) -> Option<(Probe, &'static str, &str)> {
+    let (prefix, check) = path.rsplit_once('/')?;
+    match prefix {
+        "/livez" => Some((Probe::Live, "livez_check", check)),
+        "/readyz" => Some((Probe::Ready, "readyz_check", check)),
+        "/startupz" => Some((Probe::Startup, "startupz_check", check)),
+        _ => None,
+    }
+}
+
+/// The parts of a query string the endpoints understand.
+#[derive(Debug, Default)]
+struct Query<'a> {
+    verbose: bool,
+    json: bool,
+    exclude: Vec<&'a str>,
+}
+
+impl<'a> Query<'a> {
+    fn parse(query: &'a str, headers: &hyper::HeaderMap) -> Self {
+        let mut parsed = Query::default();
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "verbose" => parsed.verbose = true,
+                "exclude" => parsed.exclude.push(value),
+                "format" => parsed.json = value == "json",
+                _ => {}
+            }
+        }
+        let accepts_json = headers
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .any(|value| {
+                value.contains("application/health+json") || value.contains("application/json")
+            });
+        parsed.json |= accepts_json;
+        parsed
+    }
+}
+
+fn probe(state: &AppState, probe: Probe, only: Option<&str>, query: &Query) -> Response<Body> {
+    let snapshot = state.board.snapshot();
+    let mut lines: Vec<Line> = snapshot.probe_lines(probe).to_vec();
+    if probe == Probe::Ready {
+        mark_stale(&snapshot, &mut lines);
+    }
+    if let Some(only) = only {
+        lines.retain(|line| line.name == only);
+        if lines.is_empty() {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("no check {only:?} in this probe\n"),
+            );
+        }
+    }
+    lines.retain(|line| !query.exclude.contains(&line.name));
+    let ok = lines.iter().all(|line| line.ok);
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let name = format!("{}z", probe_path(probe));
+    if query.json {
+        return json(status, health_json(&snapshot, &lines, ok));
+    }
+    if !query.verbose {
+        let body = if ok {
+            "ok\n".to_string()
+        } else {
+            format!("{name} check failed\n")
+        };
+        return text(status, body);
+    }
+    let mut body = String::new();
+    for line in &lines {
+        if line.ok {
+            let _ = writeln!(body, "[+]{} ok", line.name);
+        } else {
+            let _ = writeln!(body, "[-]{} failed: {}", line.name, line.reason);
+        }
+    }
+    for note in &snapshot.notes {
+        let _ = writeln!(body, "note: {note}");
+    }
+    let _ = writeln!(
+        body,
+        "{name} check {}",
+        if ok { "passed" } else { "failed" }
+    );
+    text(status, body)
+}
+
+fn probe_path(probe: Probe) -> &'static str {
+    match probe {
+        Probe::Live => "live",
+        Probe::Ready => "ready",
+        Probe::Startup => "startup",
+    }
+}
+
+/// A stuck check loop leaves an old verdict behind: readiness must not vouch for
+/// WordPress on it (liveness keeps it: a broken sidecar must not restart WordPress).
+fn mark_stale(snapshot: &Snapshot, lines: &mut [Line]) {
+    for (check, age) in snapshot.stale_checks(Instant::now()) {
+        if let Some(line) = lines.iter_mut().find(|line| line.name == check.as_str()) {
+            line.ok = false;
+            line.reason = format!(
+                "verdict is stale ({:.1}s old): the sidecar's check loop is stuck",
+                age.as_secs_f64()
+            );
+        }
+    }
+}
+
+/// The sidecar's own liveness: fails when a check loop stopped producing results.
+fn healthz(state: &AppState, query: &Query) -> Response<Body> {
+    let snapshot = state.board.snapshot();
+    let stale = snapshot.stale_checks(Instant::now());
+    let lines: Vec<Line> = CheckName::ALL
+        .into_iter()
+        .filter(|check| snapshot.enabled[check.index()])
+        .map(
+            |check| match stale.iter().find(|(name, _)| *name == check) {
+                Some((_, age)) => Line {
+                    name: check.as_str(),
+                    ok: false,
+                    reason: format!(
+                        "no result for {:.1}s (bound {:?})",
+                        age.as_secs_f64(),
+                        snapshot.staleness_bounds[check.index()]
+                    ),
+                },
+                None => Line {
+                    name: check.as_str(),
+                    ok: true,
+                    reason: String::new(),
+                },
+            },
+        )
+        .filter(|line| !query.exclude.contains(&line.name))
+        .collect();
+    let ok = lines.iter().all(|line| line.ok);
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    if query.json {
+        return json(status, health_json(&snapshot, &lines, ok));
+    }
+    let mut body = String::new();
+    if query.verbose || !ok {
+        for line in &lines {
+            let mark = if line.ok { "+" } else { "-" };
+            let _ = writeln!(
+                body,
+                "[{mark}]{} {}",
+                line.name,
+                if line.ok {
+                    "fresh".to_string()
+                } else {
+                    line.reason.clone()
+                }
+            );
+        }
+    }
+    body.push_str(if ok { "ok\n" } else { "healthz check failed\n" });
+    text(status, body)
+}
+
+/// draft-inadarei-api-health-check.
+fn health_json(snapshot: &Snapshot, lines: &[Line], ok: bool) -> String {
+    let mut checks = serde_json::Map::new();
+    for line in lines {
+        let mut entry = serde_json::Map::new();
+        entry.insert("componentType".into(), "component".into());
+        entry.insert(
+            "status".into(),
+            if line.ok { "pass" } else { "fail" }.into(),
+        );
+        if let Some(check) = CheckName::parse(line.name) {
+            let state = &snapshot.states[check.index()];
+            if let Some(last) = &state.last {
+                entry.insert(
+                    "observedValue".into(),
+                    (last.duration.as_secs_f64() * 1000.0).into(),
+                );
+                entry.insert("observedUnit".into(), "ms".into());
+                entry.insert("time".into(), rfc3339(last.finished_at).into());
+                entry.insert("reason".into(), state.effective_class.as_str().into());
+                if line.ok && state.effective == crate::verdict::Status::Warn {
+                    entry.insert("status".into(), "warn".into());
+                }
+            }
+        }
+        if !line.reason.is_empty() {
+            entry.insert("output".into(), line.reason.clone().into());
+        }
+        let key = match line.name {
+            "wordpress" | "mysql" => format!("{}:responseTime", line.name),
+            other => other.to_string(),
+        };
+        checks.insert(
+            key,
+            serde_json::Value::Array(vec![serde_json::Value::Object(entry)]),
+        );
+    }
+    let any_warn = checks
+        .values()
+        .any(|v| v.to_string().contains("\"status\":\"warn\""));
+    let status = if !ok {
+        "fail"
+    } else if any_warn {
+        "warn"
+    } else {
+        "pass"
+    };
+    let mut body = serde_json::json!({
+        "status": status,
+        "serviceId": "wp-sentinel",
+        "version": env!("CARGO_PKG_VERSION"),
+        "checks": checks,
+    });
+    if !snapshot.notes.is_empty() {
+        body["notes"] = snapshot.notes.clone().into();
+    }
+    body.to_string()
+}
+
+/// RFC 3339 in UTC, without a date crate (days-from-civil inverted).
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = since.as_secs();
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let (hour, minute, second) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:03}Z",
+        since.subsec_millis()
+    )
+}
+
+fn text(status: StatusCode, body: String) -> Response<Body> {
+    respond(status, "text/plain; charset=utf-8", body)
+}
+
+fn json(status: StatusCode, body: String) -> Response<Body> {
+    respond(status, "application/health+json", body)
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_250)),
+            "2000-02-29T00:00:00.250Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_779_296)),
+            "2026-11-27T11:34:56.000Z"
+        );
+    }
+}
