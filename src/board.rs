@@ -7,7 +7,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use arc_swap::ArcSwap;
 
@@ -250,4 +252,88 @@ pub fn unix_seconds(time: SystemTime) -> f64 {
     time.duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::{Class, Status};
+
+    fn settings(bound_secs: u64) -> CheckSettings {
+        CheckSettings {
+            enabled: true,
+            thresholds: Thresholds {
+                failure: 1,
+                success: 1,
+            },
+            staleness_bound: Duration::from_secs(bound_secs),
+        }
+    }
+
+    fn pass_now() -> Observation {
+        Observation {
+            status: Status::Pass,
+            class: Class::Ok,
+            message: "ok".into(),
+            started: Instant::now(),
+            duration: Duration::ZERO,
+            finished_at: SystemTime::now(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_without_fresh_results_goes_stale() {
+        let board = Board::new([settings(10), settings(10), settings(15)], true);
+        assert!(
+            board.snapshot().stale_checks(Instant::now()).is_empty(),
+            "fresh at start"
+        );
+        tokio::time::advance(Duration::from_secs(11)).await;
+        let stale: Vec<CheckName> = board
+            .snapshot()
+            .stale_checks(Instant::now())
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        assert_eq!(
+            stale,
+            vec![CheckName::WordPress, CheckName::Mysql],
+            "nothing ran for 11s"
+        );
+        board.record(CheckName::WordPress, pass_now());
+        board.record(CheckName::Mysql, pass_now());
+        tokio::time::advance(Duration::from_secs(9)).await;
+        let stale: Vec<CheckName> = board
+            .snapshot()
+            .stale_checks(Instant::now())
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        assert_eq!(
+            stale,
+            vec![CheckName::WpConfig],
+            "wpconfig's bound is 15s, 20s passed without a result"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn disabled_checks_never_go_stale() {
+        let mut disabled = settings(1);
+        disabled.enabled = false;
+        let board = Board::new([settings(100), disabled, disabled], false);
+        tokio::time::advance(Duration::from_secs(50)).await;
+        assert!(board.snapshot().stale_checks(Instant::now()).is_empty());
+    }
+
+    #[test]
+    fn draining_and_breaker_are_published_in_the_snapshot() {
+        let board = Board::new([settings(10); 3], true);
+        board.start_draining();
+        assert!(board.is_draining());
+        assert!(board.snapshot().context.draining);
+        board.set_breaker(true, Some("tripped after 3 restarts".into()));
+        let snapshot = board.snapshot();
+        assert!(snapshot.context.breaker_tripped);
+        assert_eq!(snapshot.notes, vec!["tripped after 3 restarts".to_string()]);
+    }
 }

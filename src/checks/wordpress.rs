@@ -5,7 +5,9 @@
 //! It reads at most `body_limit` bytes of the answer, only to classify it, and never
 //! keeps a connection between runs (a restarted PHP server must look restarted).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
