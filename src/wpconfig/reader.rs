@@ -1808,6 +1808,9 @@ impl ExprParser<'_, '_> {
                 _ => Value::Const(name.to_string()),
             });
         }
+        if lower != "getenv_docker" && lower != "getenv" {
+            return None;
+        }
         let close = self.lx.partner(i + 1).filter(|&c| c < self.end)?;
         let args = split_args(self.lx, i + 2, close);
         let arg = |n: usize| {
