@@ -81,11 +81,12 @@ struct Writer {
 }
 
 impl Board {
-    pub fn new(settings: [CheckSettings; 3], wpconfig_enabled: bool) -> Arc<Board> {
+    pub fn new(settings: [CheckSettings; 3]) -> Arc<Board> {
         let context = Context {
             draining: false,
             breaker_tripped: false,
-            wpconfig_enabled,
+            mysql_enabled: settings[CheckName::Mysql.index()].enabled,
+            wpconfig_enabled: settings[CheckName::WpConfig.index()].enabled,
         };
         let states: States = Default::default();
         let lines = compute_lines(&states, context);
@@ -283,7 +284,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_check_without_fresh_results_goes_stale() {
-        let board = Board::new([settings(10), settings(10), settings(15)], true);
+        let board = Board::new([settings(10), settings(10), settings(15)]);
         assert!(
             board.snapshot().stale_checks(Instant::now()).is_empty(),
             "fresh at start"
@@ -320,14 +321,14 @@ mod tests {
     async fn disabled_checks_never_go_stale() {
         let mut disabled = settings(1);
         disabled.enabled = false;
-        let board = Board::new([settings(100), disabled, disabled], false);
+        let board = Board::new([settings(100), disabled, disabled]);
         tokio::time::advance(Duration::from_secs(50)).await;
         assert!(board.snapshot().stale_checks(Instant::now()).is_empty());
     }
 
     #[test]
     fn draining_and_breaker_are_published_in_the_snapshot() {
-        let board = Board::new([settings(10); 3], true);
+        let board = Board::new([settings(10); 3]);
         board.start_draining();
         assert!(board.is_draining());
         assert!(board.snapshot().context.draining);

@@ -540,7 +540,7 @@ impl Validator {
             forensics_dir: self.string("heal.forensics_dir").map(PathBuf::from),
         };
         let server = ServerConfig {
-            max_connections: self.number("server.max_connections", 512, 1, 65_536) as usize,
+            max_connections: self.number("server.max_connections", 2048, 1, 65_536) as usize,
             header_read_timeout: self.duration(
                 "server.header_read_timeout",
                 secs(5),
@@ -913,7 +913,7 @@ pub fn describe_config(config: &Config) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)]
 mod tests {
     use super::*;
 

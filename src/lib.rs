@@ -67,14 +67,11 @@ fn check_settings(enabled: bool, schedule: &Schedule) -> CheckSettings {
 
 /// Builds the board for a configuration.
 pub fn new_board(config: &Config) -> Arc<Board> {
-    Board::new(
-        [
-            check_settings(true, &config.wordpress.schedule),
-            check_settings(config.mysql.enabled, &config.mysql.schedule),
-            check_settings(config.wpconfig.enabled, &config.wpconfig.schedule),
-        ],
-        config.wpconfig.enabled,
-    )
+    Board::new([
+        check_settings(true, &config.wordpress.schedule),
+        check_settings(config.mysql.enabled, &config.mysql.schedule),
+        check_settings(config.wpconfig.enabled, &config.wpconfig.schedule),
+    ])
 }
 
 /// Runs the sidecar until `shutdown` resolves, then fails readiness, keeps answering

@@ -290,6 +290,9 @@ pub struct Context {
     /// Whether the wp-config check is enabled (a missing file is expected in the
     /// seed's layout, where the sidecar cannot see the docroot).
     pub wpconfig_enabled: bool,
+    /// Whether the database check is enabled. Without it nobody can confirm the
+    /// database is fine, so WordPress is never blamed for database errors.
+    pub mysql_enabled: bool,
 }
 
 /// The states of all checks, indexed by `CheckName::index`.
@@ -311,7 +314,9 @@ pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
         }
         Probe::Ready => {
             lines.push(plain_line(CheckName::WordPress, wordpress));
-            lines.push(plain_line(CheckName::Mysql, mysql));
+            if context.mysql_enabled {
+                lines.push(plain_line(CheckName::Mysql, mysql));
+            }
             if context.wpconfig_enabled {
                 let mut line = plain_line(CheckName::WpConfig, wpconfig);
                 if context.breaker_tripped && line.ok {
@@ -339,7 +344,12 @@ fn plain_line(name: CheckName, state: &CheckState) -> Line {
     Line {
         name: name.as_str(),
         ok: state.effective.is_ok(),
-        reason: state.effective_message.clone(),
+        // A plain pass needs no story; a warn or a failure says why.
+        reason: if state.effective == Status::Pass {
+            String::new()
+        } else {
+            state.effective_message.clone()
+        },
     }
 }
 
@@ -510,6 +520,7 @@ mod tests {
         draining: false,
         breaker_tripped: false,
         wpconfig_enabled: true,
+        mysql_enabled: true,
     };
     use CheckName::{Mysql as M, WordPress as W, WpConfig as C};
 
@@ -744,10 +755,12 @@ mod tests {
     }
 
     #[test]
-    fn wpconfig_lines_are_absent_when_the_check_is_disabled() {
-        let s = states(&[(W, 0, Class::Ok), (M, 0, Class::Ok)]);
+    fn disabled_checks_have_no_lines() {
+        let s = states(&[(W, 0, Class::Ok)]);
         let lines = evaluate(Probe::Ready, &s, Context::default());
-        assert!(lines.iter().all(|line| line.name != "wpconfig"));
+        assert!(lines
+            .iter()
+            .all(|line| line.name != "wpconfig" && line.name != "mysql"));
         assert!(all_ok(&lines));
     }
 }

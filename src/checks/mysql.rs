@@ -167,7 +167,8 @@ pub fn classify(error: &mysql_async::Error) -> (Class, String) {
     match error {
         mysql_async::Error::Server(server) => {
             let class = match server.code {
-                1045 => Class::AccessDenied,
+                // 1044: access denied to the database; 1045: to the server.
+                1044 | 1045 => Class::AccessDenied,
                 1040 | 1226 => Class::TooManyConnections,
                 1129 => Class::HostBlocked,
                 1049 => Class::UnknownDatabase,

@@ -1,0 +1,117 @@
+//! The real binary: bad configuration gives one clear line per key and exit 2
+//! before any port is bound; `check`, `probe` and `config` keep their exit codes;
+//! secrets stay masked.
+
+use std::process::Command;
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wp-sentinel"));
+    command.env_clear().env("PATH", "/usr/bin:/bin");
+    command
+}
+
+#[test]
+fn a_bad_setting_is_one_clear_line_and_exit_2() {
+    let output = binary()
+        .args(["serve", "--listen", "127.0.0.1:1"])
+        .env("WP_SENTINEL_MYSQL__INTERVAL", "often")
+        .output()
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("mysql.interval (WP_SENTINEL_MYSQL__INTERVAL)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn several_bad_settings_are_all_reported() {
+    let output = binary()
+        .args(["serve", "--listen", "nowhere"])
+        .env("WP_SENTINEL_HEAL__POLICY", "pray")
+        .env("WORDPRESS_DB_HOST", "db:port")
+        .output()
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&output.stderr).lines().count(), 3);
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    let output = binary()
+        .args(["config", "--config", "/nonexistent/sentinel.toml"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/sentinel.toml"));
+}
+
+#[test]
+fn config_prints_the_effective_configuration_with_the_password_masked() {
+    let output = binary()
+        .arg("config")
+        .env("WORDPRESS_DB_PASSWORD", "do-not-print-me")
+        .env("WP_SENTINEL_HEAL__POLICY", "restore")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("policy = restore"), "{stdout}");
+    assert!(!stdout.contains("do-not-print-me"), "{stdout}");
+}
+
+#[test]
+fn check_exits_1_when_wordpress_is_down() {
+    let output = binary()
+        .args([
+            "check",
+            "--wordpress-url",
+            "http://127.0.0.1:1/",
+            "--wp-config",
+            "/nonexistent/wp-config.php",
+        ])
+        .env("WP_SENTINEL_MYSQL__ENABLED", "false")
+        .output()
+        .expect("run");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("readyz: fail"));
+}
+
+#[test]
+fn probe_exits_by_status() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let stand_in = runtime.block_on(crate::support::StandIn::start(
+        crate::support::Behaviour::Answer(204, String::new()),
+    ));
+    let url = format!("http://{}/healthz", stand_in.addr);
+    let ok = binary().args(["probe", &url]).output().expect("run");
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    stand_in.set(crate::support::Behaviour::Answer(503, "no".into()));
+    let failed = binary().args(["probe", &url]).output().expect("run");
+    assert_eq!(failed.status.code(), Some(1));
+    let refused = binary()
+        .args(["probe", "http://127.0.0.1:1/"])
+        .output()
+        .expect("run");
+    assert_eq!(refused.status.code(), Some(1));
+    stand_in.set(crate::support::Behaviour::Hang);
+    let hung = binary()
+        .args(["probe", &url, "--timeout", "200ms"])
+        .output()
+        .expect("run");
+    assert_eq!(hung.status.code(), Some(1));
+    drop(runtime);
+}

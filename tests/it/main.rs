@@ -1,0 +1,9 @@
+//! Integration tests, compiled as one binary: the real server on port 0, the real
+//! MariaDB, a stand-in WordPress for HTTP classification, and the real binary for
+//! the command line.
+
+mod cli;
+mod mysql;
+mod probes;
+mod support;
+mod wordpress_check;
