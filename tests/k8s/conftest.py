@@ -1,0 +1,223 @@
+"""Shared fixtures for the offline checks of k8s/, the Dockerfile and the runbook.
+
+Everything is derived from the files in the repository: the kustomizations are
+rendered with `kubectl kustomize` once per session, the sidecar's port is read
+from `DEFAULT_LISTEN` in src/config.rs, and the sidecar's own timings are the
+contract's (see SIDECAR below). Run through scripts/validate-k8s.sh, which
+installs what these tests need, or directly with `python3 -m pytest tests/k8s`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "k8s"
+CONFIG_RS = REPO / "src" / "config.rs"
+DOCKERFILE = REPO / "Dockerfile"
+RUNBOOK = REPO / "docs" / "operations.md"
+
+# Kubernetes versions whose OpenAPI schemas the manifests must satisfy.
+SCHEMA_VERSIONS = ["1.30.0", "1.33.0"]
+
+# Names the manifests and the runbook share.
+SIDECAR = "wp-sentinel"
+WORDPRESS = "wordpress"
+
+# The sidecar's built-in timings (the binary's contract, in seconds): each
+# check runs every `interval`, gives up after `timeout`, and flips after
+# `fail_threshold` consecutive failures. Drift is seen through inotify.
+CHECK_INTERVAL = 5
+CHECK_TIMEOUT = 2
+CHECK_JITTER = 0.5
+FAIL_THRESHOLD = 2
+DRIFT_DETECTION = 1
+# A wedged WordPress fails /livez after this long (~12 s).
+WEDGE_DETECTION = FAIL_THRESHOLD * CHECK_INTERVAL + CHECK_TIMEOUT
+# Verdicts older than this fail /healthz (~17 s).
+STALENESS_BOUND = 3 * CHECK_INTERVAL + CHECK_JITTER + CHECK_TIMEOUT
+
+# Endpoint each WordPress probe must use, and the sidecar's own.
+WORDPRESS_PROBE_PATHS = {
+    "livenessProbe": "/livez",
+    "readinessProbe": "/readyz",
+    "startupProbe": "/startupz",
+}
+SIDECAR_PROBE_PATH = "/healthz"
+
+# The metric names the binary exports (contract).
+METRICS = {
+    "wp_sentinel_build_info": "gauge",
+    "wp_sentinel_check_up": "gauge",
+    "wp_sentinel_check_duration_seconds": "histogram",
+    "wp_sentinel_check_failures_total": "counter",
+    "wp_sentinel_check_last_run_timestamp_seconds": "gauge",
+    "wp_sentinel_probe_requests_total": "counter",
+    "wp_sentinel_verdict": "gauge",
+    "wp_sentinel_drift_detected_total": "counter",
+    "wp_sentinel_drift_keys": "gauge",
+    "wp_sentinel_heal_actions_total": "counter",
+    "wp_sentinel_wordpress_restarts_observed_total": "counter",
+    "wp_sentinel_breaker_tripped": "gauge",
+}
+
+
+def kustomize_targets() -> list[str]:
+    """Every directory that kubectl kustomize can render on its own."""
+    targets = ["base"]
+    overlays = K8S / "overlays"
+    if overlays.is_dir():
+        targets += sorted(
+            f"overlays/{d.name}" for d in overlays.iterdir() if (d / "kustomization.yaml").is_file()
+        )
+    if (K8S / "monitoring" / "kustomization.yaml").is_file():
+        targets.append("monitoring")
+    return targets
+
+
+def workload_targets() -> list[str]:
+    """The targets that contain the WordPress Deployment."""
+    return [t for t in kustomize_targets() if t != "monitoring"]
+
+
+def kubectl() -> str:
+    path = os.environ.get("KUBECTL") or shutil.which("kubectl")
+    if not path:
+        pytest.fail("kubectl not found: run scripts/validate-k8s.sh, which installs it, or set KUBECTL")
+    return path
+
+
+@dataclass
+class Rendered:
+    target: str
+    docs: list[dict]
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [d for d in self.docs if d.get("kind") == kind]
+
+    def get(self, kind: str, name: str) -> dict:
+        for doc in self.of_kind(kind):
+            if doc["metadata"]["name"] == name:
+                return doc
+        pytest.fail(f"{self.target}: no {kind} named {name!r}")
+
+    def generated(self, kind: str, name: str) -> dict:
+        """A ConfigMap or Secret whose name kustomize suffixed with a hash."""
+        pattern = re.compile(rf"^{re.escape(name)}(-[a-z0-9]{{10}})?$")
+        found = [d for d in self.of_kind(kind) if pattern.match(d["metadata"]["name"])]
+        if len(found) != 1:
+            pytest.fail(f"{self.target}: expected one {kind} generated as {name!r}, found {len(found)}")
+        return found[0]
+
+    def names(self, kind: str) -> set[str]:
+        return {d["metadata"]["name"] for d in self.of_kind(kind)}
+
+
+_cache: dict[str, Rendered | str] = {}
+
+
+def render(target: str) -> Rendered:
+    """Renders k8s/<target> once per session; fails the calling test on error."""
+    if target not in _cache:
+        proc = subprocess.run(
+            [kubectl(), "kustomize", str(K8S / target)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if proc.returncode != 0:
+            _cache[target] = f"kubectl kustomize k8s/{target} failed:\n{proc.stderr.strip()}"
+        else:
+            docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+            _cache[target] = Rendered(target, docs) if docs else f"k8s/{target} rendered nothing"
+    result = _cache[target]
+    if isinstance(result, str):
+        pytest.fail(result)
+    return result
+
+
+@pytest.fixture(params=workload_targets())
+def workload(request) -> Rendered:
+    return render(request.param)
+
+
+def default_listen_port() -> int:
+    """The port of `pub const DEFAULT_LISTEN: &str = "host:port";` in src/config.rs."""
+    if not CONFIG_RS.is_file():
+        pytest.fail(f"{CONFIG_RS.relative_to(REPO)} is missing: it must define DEFAULT_LISTEN")
+    text = CONFIG_RS.read_text()
+    match = re.search(r'pub\s+const\s+DEFAULT_LISTEN\s*:\s*&str\s*=\s*"([^"]*):(\d+)"\s*;', text)
+    if not match:
+        pytest.fail('src/config.rs has no `pub const DEFAULT_LISTEN: &str = "HOST:PORT";` line')
+    return int(match.group(2))
+
+
+def config_sections() -> dict[str, set[str]]:
+    """The keys src/config.rs accepts, from its SECTIONS table ("" = top level)."""
+    text = CONFIG_RS.read_text() if CONFIG_RS.is_file() else ""
+    table = re.search(r"const\s+SECTIONS\s*:[^=]*=\s*&\[(.*?)\n\];", text, re.S)
+    if not table:
+        pytest.fail("src/config.rs: no `const SECTIONS` table to check WP_SENTINEL_* keys against")
+    sections = {}
+    for name, keys in re.findall(r'\(\s*"(\w*)"\s*,\s*&\[(.*?)\]\s*,?\s*\)', table.group(1), re.S):
+        sections[name] = set(re.findall(r'"(\w+)"', keys))
+    if not sections:
+        pytest.fail("src/config.rs: SECTIONS table found but no (section, keys) entries parsed")
+    return sections
+
+
+def pod_spec(workload_doc: dict) -> dict:
+    return workload_doc["spec"]["template"]["spec"]
+
+
+def container(spec: dict, name: str, init: bool | None = None) -> dict:
+    lists = []
+    if init in (None, True):
+        lists += spec.get("initContainers", [])
+    if init in (None, False):
+        lists += spec.get("containers", [])
+    for c in lists:
+        if c["name"] == name:
+            return c
+    where = {None: "any container list", True: "initContainers", False: "containers"}[init]
+    pytest.fail(f"no container {name!r} in {where}")
+
+
+def all_containers(spec: dict) -> list[dict]:
+    return spec.get("initContainers", []) + spec.get("containers", []) + spec.get("ephemeralContainers", [])
+
+
+def parse_duration(text: str) -> float:
+    """'5s', '500ms', '1m30s', '2m' → seconds."""
+    total, pos = 0.0, 0
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for match in re.finditer(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text.strip()):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * units[match.group(2)]
+        pos = match.end()
+    if pos != len(text.strip()) or pos == 0:
+        raise ValueError(f"not a duration: {text!r}")
+    return total
+
+
+def sidecar_env(rendered: Rendered, spec: dict) -> dict[str, str]:
+    """The sidecar's effective environment: envFrom ConfigMaps, then env values."""
+    sidecar = container(spec, SIDECAR, init=True)
+    env: dict[str, str] = {}
+    for source in sidecar.get("envFrom", []):
+        if "configMapRef" in source:
+            data = rendered.get("ConfigMap", source["configMapRef"]["name"]).get("data", {})
+            env.update({source.get("prefix", "") + k: v for k, v in data.items()})
+    for var in sidecar.get("env", []):
+        if "value" in var:
+            env[var["name"]] = var["value"]
+    return env
