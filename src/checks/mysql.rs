@@ -179,6 +179,9 @@ pub fn classify(error: &mysql_async::Error) -> (Class, String) {
         mysql_async::Error::Io(mysql_async::IoError::Tls(tls)) => {
             (Class::Tls, format!("TLS failed: {tls}"))
         }
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) if is_tls_failure(io) => {
+            (Class::Tls, format!("TLS failed: {io}"))
+        }
         mysql_async::Error::Io(io) => (Class::Unreachable, format!("unreachable: {io}")),
         mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => (
             Class::Tls,
@@ -190,4 +193,11 @@ pub fn classify(error: &mysql_async::Error) -> (Class, String) {
         mysql_async::Error::Other(other) => (Class::Unreachable, format!("error: {other}")),
         mysql_async::Error::Url(_) => (Class::Internal, "invalid connection settings".to_string()),
     }
+}
+
+/// rustls reports a bad certificate as an I/O error wrapping its own error.
+fn is_tls_failure(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
 }

@@ -6,4 +6,5 @@ mod cli;
 mod mysql;
 mod probes;
 mod support;
+mod tls;
 mod wordpress_check;

@@ -2,30 +2,17 @@
 //! a database made by each test, a proxy to cut the database off, a listener that
 //! never answers, and a TLS-only user on a MariaDB with TLS that the test starts.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use wp_sentinel::checks::mysql::MysqlCheck;
 use wp_sentinel::verdict::Class;
 
 use crate::support::{
-    config, eventually, pairs, silent_listener, Behaviour, CutProxy, Sidecar, StandIn,
+    config, eventually, mysql_addr, pairs, silent_listener, Behaviour, CutProxy, Sidecar, StandIn,
     TestDatabase, DATABASE_ERROR_PAGE,
 };
 
 const FAST_DB: &str = "[mysql]\ninterval = \"200ms\"\ntimeout = \"500ms\"\njitter = 0\n";
-
-fn mysql_addr() -> SocketAddr {
-    let url = crate::support::admin_url();
-    let host_port = url
-        .split('@')
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("127.0.0.1:3306");
-    host_port
-        .parse()
-        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 3306)))
-}
 
 fn sidecar_toml(wordpress_url: &str, mysql_extra: &str) -> String {
     format!(

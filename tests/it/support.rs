@@ -18,10 +18,20 @@ use tokio::task::JoinHandle;
 use wp_sentinel::board::Board;
 use wp_sentinel::config::Config;
 
-/// Where the tests find MariaDB as an administrator.
+/// Where the tests find MariaDB as an administrator: root over the unix socket, which
+/// works on a fresh Debian install (socket authentication) as on this machine.
 pub fn admin_url() -> String {
-    std::env::var("WP_SENTINEL_TEST_MYSQL_ADMIN")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_string())
+    std::env::var("WP_SENTINEL_TEST_MYSQL_ADMIN").unwrap_or_else(|_| {
+        "mysql://root@localhost/mysql?socket=%2Frun%2Fmysqld%2Fmysqld.sock".to_string()
+    })
+}
+
+/// Where the sidecar under test reaches the same MariaDB over TCP.
+pub fn mysql_addr() -> SocketAddr {
+    std::env::var("WP_SENTINEL_TEST_MYSQL_ADDR")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3306)))
 }
 
 /// Builds a config from TOML and a `WORDPRESS_*` environment.
