@@ -28,6 +28,7 @@ pub mod secret;
 pub mod server;
 pub mod shutdown;
 pub mod verdict;
+pub mod watch;
 pub mod wordpress_env;
 
 use std::future::Future;
@@ -39,7 +40,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::board::{Board, CheckSettings};
 use crate::checks::wpconfig::WpConfigCheck;
@@ -94,8 +95,8 @@ pub async fn run_with(
 ) -> std::io::Result<()> {
     let metrics_handle = metrics::install();
     let board = new_board(&config);
-    let (stop_checks, checks_stopped) = watch::channel(false);
-    let (stop_accepting, accept_stopped) = watch::channel(false);
+    let (stop_checks, checks_stopped) = tokio::sync::watch::channel(false);
+    let (stop_accepting, accept_stopped) = tokio::sync::watch::channel(false);
     let wpconfig = config.wpconfig.enabled.then(|| {
         Arc::new(WpConfigCheck::new(
             config.wpconfig.path.clone(),
@@ -143,7 +144,7 @@ async fn serve(
     state: Arc<AppState>,
     settings: ServerConfig,
     deadline: Duration,
-    mut stop: watch::Receiver<bool>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let graceful = GracefulShutdown::new();
