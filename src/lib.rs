@@ -30,6 +30,7 @@ pub mod shutdown;
 pub mod verdict;
 pub mod watch;
 pub mod wordpress_env;
+pub mod wpconfig;
 
 use std::future::Future;
 use std::net::SocketAddr;
