@@ -22,6 +22,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod heal;
 pub mod logging;
 pub mod metrics;
 pub mod secret;
@@ -44,7 +45,6 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::board::{Board, CheckSettings};
-use crate::checks::wpconfig::WpConfigCheck;
 use crate::config::{Config, Schedule, ServerConfig};
 use crate::engine::Engine;
 use crate::server::AppState;
@@ -98,13 +98,39 @@ pub async fn run_with(
     let board = new_board(&config);
     let (stop_checks, checks_stopped) = tokio::sync::watch::channel(false);
     let (stop_accepting, accept_stopped) = tokio::sync::watch::channel(false);
-    let wpconfig = config.wpconfig.enabled.then(|| {
-        Arc::new(WpConfigCheck::new(
+    let wpconfig = match config.wpconfig.enabled {
+        true => Some(Arc::new(
+            checks::wpconfig::from_config(&config.wpconfig).map_err(std::io::Error::other)?,
+        )),
+        false => None,
+    };
+    let engine = Engine::start(
+        &config,
+        board.clone(),
+        wpconfig.clone(),
+        checks_stopped.clone(),
+    );
+    let mut background = Vec::new();
+    if let Some(check) = &wpconfig {
+        let trigger = engine.triggers.wpconfig.clone();
+        background.push(tokio::spawn(watch::keep_watching(
             config.wpconfig.path.clone(),
-            config.wpconfig.max_bytes,
-        ))
-    });
-    let engine = Engine::start(&config, board.clone(), wpconfig, checks_stopped.clone());
+            trigger.clone(),
+            checks_stopped.clone(),
+        )));
+        let healer = heal::Healer {
+            policy: config.heal.clone(),
+            path: config.wpconfig.path.clone(),
+            golden: config.wpconfig.golden.clone(),
+            check: check.clone(),
+            board: board.clone(),
+            recheck: trigger,
+            quarantine_after: config.heal.quarantine_after,
+        };
+        background.push(tokio::spawn(
+            healer.run(board.subscribe(), checks_stopped.clone()),
+        ));
+    }
     let upkeep = tokio::spawn(metrics::upkeep_loop(metrics_handle.clone(), checks_stopped));
     let state = Arc::new(AppState {
         board: board.clone(),
@@ -133,6 +159,9 @@ pub async fn run_with(
     let _ = stop_checks.send(true);
     engine.stop().await;
     let _ = upkeep.await;
+    for task in background {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
     tracing::info!("wp-sentinel stopped");
     Ok(())
 }
