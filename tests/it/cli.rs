@@ -115,3 +115,57 @@ fn probe_exits_by_status() {
     assert_eq!(hung.status.code(), Some(1));
     drop(runtime);
 }
+
+#[test]
+fn wpconfig_shows_what_it_read_and_exits_by_drift() {
+    let official = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wpconfig/docker.php"
+    );
+    let clean = binary()
+        .args(["wpconfig", official])
+        .env("WORDPRESS_DB_HOST", "db:3306")
+        .env("WORDPRESS_DB_PASSWORD", "never-printed")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&clean.stdout);
+    assert_eq!(clean.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("define DB_HOST = env WORDPRESS_DB_HOST"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no drift"), "{stdout}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let drifted = dir.path().join("wp-config.php");
+    let text = std::fs::read_to_string(official).expect("fixture");
+    let text = text.replace(
+        "getenv_docker('WORDPRESS_DB_PASSWORD', 'example password')",
+        "'literal-Pa55'",
+    );
+    std::fs::write(
+        &drifted,
+        text.replace("getenv_docker('WORDPRESS_DB_HOST', 'mysql')", "'hoge'"),
+    )
+    .expect("write");
+    let output = binary()
+        .arg("wpconfig")
+        .arg(&drifted)
+        .env("WORDPRESS_DB_HOST", "db:3306")
+        .env("WORDPRESS_DB_PASSWORD", "never-printed")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "DB_HOST: expected env WORDPRESS_DB_HOST (\"db:3306\"), found literal \"hoge\""
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("DB_PASSWORD: changed"), "{stdout}");
+    assert!(
+        !stdout.contains("never-printed") && !stdout.contains("literal-Pa55"),
+        "{stdout}"
+    );
+}
