@@ -351,9 +351,19 @@ fn key_label(key: &str) -> String {
     )
 }
 
+/// A whole number, signed or not: figment reads `2` from an environment variable
+/// as an unsigned number, which `to_i128` alone does not accept.
+fn integer_of(value: &Value) -> Option<i128> {
+    value
+        .to_i128()
+        .or_else(|| value.to_u128().and_then(|n| i128::try_from(n).ok()))
+}
+
 /// Any number, integer or float.
 fn number_of(value: &Value) -> Option<f64> {
-    value.to_i128().map(|n| n as f64).or_else(|| value.to_f64())
+    integer_of(value)
+        .map(|n| n as f64)
+        .or_else(|| value.to_f64())
 }
 
 fn describe(value: &Value) -> String {
@@ -444,7 +454,7 @@ impl Validator {
         let Some(value) = self.get(key).cloned() else {
             return default;
         };
-        let parsed = value.to_i128().or_else(|| match &value {
+        let parsed = integer_of(&value).or_else(|| match &value {
             Value::String(_, text) => text.trim().parse::<i128>().ok(),
             _ => None,
         });
@@ -673,7 +683,7 @@ impl Validator {
         for item in &items {
             let text = match item {
                 Value::String(_, text) => text.clone(),
-                other => other.to_i128().map(|n| n.to_string()).unwrap_or_default(),
+                other => integer_of(other).map(|n| n.to_string()).unwrap_or_default(),
             };
             match parse_status_range(&text) {
                 Some(range) => ranges.push(range),
@@ -804,8 +814,7 @@ impl Validator {
             let pin = match value {
                 Value::Bool(_, b) => Some(PinValue::Bool(*b)),
                 Value::String(_, text) => Some(PinValue::Text(text.clone())),
-                Value::Num(..) => value
-                    .to_i128()
+                Value::Num(..) => integer_of(value)
                     .and_then(|n| i64::try_from(n).ok())
                     .map(PinValue::Int),
                 _ => None,
@@ -1143,6 +1152,27 @@ mod tests {
                 config.mysql.schedule.timeout,
                 Duration::from_secs(3),
                 "the file beats defaults"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn whole_numbers_from_environment_variables_are_accepted() {
+        // Regression: figment reads "2" as an unsigned number, which was rejected.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WP_SENTINEL_HEAL__MAX_RESTARTS", "2");
+            jail.set_env("WP_SENTINEL_MYSQL__TIMEOUT", "3");
+            jail.set_env("WP_SENTINEL_WORDPRESS__FAILURE_THRESHOLD", "4");
+            jail.set_env("WP_SENTINEL_WPCONFIG__PINS__WP_MEMORY_LIMIT", "256");
+            let config =
+                Config::load(None, &Flags::default(), &no_env).map_err(|e| e.to_string())?;
+            assert_eq!(config.heal.max_restarts, 2);
+            assert_eq!(config.mysql.schedule.timeout, Duration::from_secs(3));
+            assert_eq!(config.wordpress.schedule.failure_threshold, 4);
+            assert_eq!(
+                config.wpconfig.pins.get("WP_MEMORY_LIMIT"),
+                Some(&PinValue::Int(256))
             );
             Ok(())
         });

@@ -113,10 +113,9 @@ impl Healer {
         let Some(last) = &snapshot.states[CheckName::WordPress.index()].last else {
             return;
         };
-        let down = matches!(
-            last.class,
-            Class::Refused | Class::Timeout | Class::Protocol
-        );
+        // Refused or reset: nothing listens, the container is down. A timeout is a
+        // slow or wedged WordPress, not a restart.
+        let down = matches!(last.class, Class::Refused | Class::Protocol);
         if down {
             memory.wordpress_down = memory.seen_up;
             return;
