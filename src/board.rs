@@ -74,6 +74,8 @@ pub struct Board {
     /// Serialises writers; readers never take it.
     write: Mutex<Writer>,
     draining: AtomicBool,
+    /// Bumped on every publish, for the healer to wait on.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 struct Writer {
@@ -105,6 +107,7 @@ impl Board {
                 thresholds: settings.map(|s| s.thresholds),
             }),
             draining: AtomicBool::new(false),
+            changes: tokio::sync::watch::channel(0).0,
         });
         board.publish_verdict_metrics(&board.snapshot());
         board
@@ -113,6 +116,11 @@ impl Board {
     /// The latest snapshot; never waits.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
+    }
+
+    /// Wakes on every change of the snapshot.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn is_draining(&self) -> bool {
@@ -181,6 +189,8 @@ impl Board {
         }
         self.publish_verdict_metrics(&next);
         self.snapshot.store(Arc::new(next));
+        self.changes
+            .send_modify(|version| *version = version.wrapping_add(1));
     }
 
     fn publish_verdict_metrics(&self, snapshot: &Snapshot) {

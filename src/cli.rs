@@ -12,7 +12,6 @@ use hyper_util::rt::TokioIo;
 
 use crate::checks::mysql::MysqlCheck;
 use crate::checks::wordpress::WordPressCheck;
-use crate::checks::wpconfig::WpConfigCheck;
 use crate::config::Config;
 use crate::verdict::{self, CheckName, Probe};
 
@@ -37,8 +36,10 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     }
     let board = crate::new_board(&config);
     if config.wpconfig.enabled {
-        let check = WpConfigCheck::new(config.wpconfig.path.clone(), config.wpconfig.max_bytes);
-        board.record(CheckName::WpConfig, check.run().await);
+        match crate::checks::wpconfig::from_config(&config.wpconfig) {
+            Ok(check) => board.record(CheckName::WpConfig, check.run().await),
+            Err(error) => return (format!("{error}\n"), EXIT_CONFIG),
+        }
     }
     board.record(
         CheckName::WordPress,

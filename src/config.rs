@@ -16,7 +16,7 @@ use figment::value::{Dict, Value};
 use figment::Figment;
 use serde::Serialize;
 
-use crate::wordpress_env::{DbSettings, EnvLookup};
+use crate::wordpress_env::{DbSettings, EnvLookup, ImageEnvironment};
 
 /// The probe port every manifest in `k8s/` uses; the wiring test reads this line.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9090";
@@ -140,6 +140,8 @@ pub enum PinValue {
 #[derive(Clone, Debug)]
 pub struct WpConfigConfig {
     pub enabled: bool,
+    /// The `WORDPRESS_*` variables the desired state comes from.
+    pub environment: ImageEnvironment,
     pub path: PathBuf,
     pub golden: Option<PathBuf>,
     /// Extra defines to pin, by name (upper case).
@@ -155,6 +157,9 @@ pub struct HealConfig {
     pub max_restarts: u32,
     /// Where drifted copies are kept (default: beside the file).
     pub forensics_dir: Option<PathBuf>,
+    /// Quarantine waits until readiness has failed this long, so the Service has
+    /// stopped sending visitors before `setup-config.php` can be reached.
+    pub quarantine_after: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -239,7 +244,15 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "timeout",
         ],
     ),
-    ("heal", &["policy", "max_restarts", "forensics_dir"]),
+    (
+        "heal",
+        &[
+            "policy",
+            "max_restarts",
+            "forensics_dir",
+            "quarantine_after",
+        ],
+    ),
     ("server", &["max_connections", "header_read_timeout"]),
     ("shutdown", &["drain", "deadline"]),
     ("log", &["format", "level"]),
@@ -525,7 +538,7 @@ impl Validator {
         };
         let wordpress = self.wordpress();
         let mysql = self.mysql(env);
-        let wpconfig = self.wpconfig();
+        let wpconfig = self.wpconfig(env);
         let heal = HealConfig {
             policy: self.choice(
                 "heal.policy",
@@ -538,6 +551,12 @@ impl Validator {
             ),
             max_restarts: self.number("heal.max_restarts", 3, 1, 1000) as u32,
             forensics_dir: self.string("heal.forensics_dir").map(PathBuf::from),
+            quarantine_after: self.duration(
+                "heal.quarantine_after",
+                secs(15),
+                Duration::ZERO,
+                secs(3600),
+            ),
         };
         let server = ServerConfig {
             max_connections: self.number("server.max_connections", 2048, 1, 65_536) as usize,
@@ -727,7 +746,7 @@ impl Validator {
         })
     }
 
-    fn wpconfig(&mut self) -> WpConfigConfig {
+    fn wpconfig(&mut self, env: EnvLookup) -> WpConfigConfig {
         let path = PathBuf::from(
             self.string("wp_config")
                 .unwrap_or_else(|| DEFAULT_WP_CONFIG.to_string()),
@@ -752,6 +771,7 @@ impl Validator {
             }
         }
         WpConfigConfig {
+            environment: ImageEnvironment::capture(env),
             enabled: self.boolean("wpconfig.enabled", true),
             path,
             golden,

@@ -67,6 +67,7 @@ impl Engine {
                     mysql_trigger.notify_one();
                 }
             },
+            liveness_failing,
         )));
 
         let mysql = config
@@ -86,6 +87,7 @@ impl Engine {
                     async move { check.run().await }
                 },
                 |_: &Observation| {},
+                never,
             )));
         }
 
@@ -101,6 +103,7 @@ impl Engine {
                     async move { check.run().await }
                 },
                 |_: &Observation| {},
+                never,
             )));
         }
         Engine {
@@ -124,6 +127,7 @@ impl Engine {
 
 /// One check's loop: run, report, wait for the interval (plus jitter), a trigger or
 /// shutdown.
+#[allow(clippy::too_many_arguments)]
 async fn check_loop<F, Fut, A>(
     name: CheckName,
     schedule: Schedule,
@@ -132,6 +136,7 @@ async fn check_loop<F, Fut, A>(
     mut shutdown: watch::Receiver<bool>,
     run: F,
     after: A,
+    hurry: fn(&Board) -> bool,
 ) where
     F: Fn() -> Fut,
     Fut: Future<Output = Observation>,
@@ -147,13 +152,28 @@ async fn check_loop<F, Fut, A>(
         };
         after(&observation);
         board.record(name, observation);
-        let wait = schedule.interval + jitter(schedule.jitter);
+        let mut wait = schedule.interval + jitter(schedule.jitter);
+        if hurry(&board) {
+            wait = wait.min(HURRIED_INTERVAL);
+        }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = trigger.notified() => {}
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// While liveness fails, WordPress is checked this often, so that its restart by the
+/// kubelet (down for a second or two, then up) is seen and counted by the healer.
+const HURRIED_INTERVAL: Duration = Duration::from_millis(250);
+
+fn liveness_failing(board: &Board) -> bool {
+    !crate::verdict::all_ok(board.snapshot().probe_lines(crate::verdict::Probe::Live))
+}
+
+fn never(_: &Board) -> bool {
+    false
 }
 
 fn jitter(max: Duration) -> Duration {

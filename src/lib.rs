@@ -22,13 +22,16 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod heal;
 pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod server;
 pub mod shutdown;
 pub mod verdict;
+pub mod watch;
 pub mod wordpress_env;
+pub mod wpconfig;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,10 +42,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::board::{Board, CheckSettings};
-use crate::checks::wpconfig::WpConfigCheck;
 use crate::config::{Config, Schedule, ServerConfig};
 use crate::engine::Engine;
 use crate::server::AppState;
@@ -94,15 +96,41 @@ pub async fn run_with(
 ) -> std::io::Result<()> {
     let metrics_handle = metrics::install();
     let board = new_board(&config);
-    let (stop_checks, checks_stopped) = watch::channel(false);
-    let (stop_accepting, accept_stopped) = watch::channel(false);
-    let wpconfig = config.wpconfig.enabled.then(|| {
-        Arc::new(WpConfigCheck::new(
+    let (stop_checks, checks_stopped) = tokio::sync::watch::channel(false);
+    let (stop_accepting, accept_stopped) = tokio::sync::watch::channel(false);
+    let wpconfig = match config.wpconfig.enabled {
+        true => Some(Arc::new(
+            checks::wpconfig::from_config(&config.wpconfig).map_err(std::io::Error::other)?,
+        )),
+        false => None,
+    };
+    let engine = Engine::start(
+        &config,
+        board.clone(),
+        wpconfig.clone(),
+        checks_stopped.clone(),
+    );
+    let mut background = Vec::new();
+    if let Some(check) = &wpconfig {
+        let trigger = engine.triggers.wpconfig.clone();
+        background.push(tokio::spawn(watch::keep_watching(
             config.wpconfig.path.clone(),
-            config.wpconfig.max_bytes,
-        ))
-    });
-    let engine = Engine::start(&config, board.clone(), wpconfig, checks_stopped.clone());
+            trigger.clone(),
+            checks_stopped.clone(),
+        )));
+        let healer = heal::Healer {
+            policy: config.heal.clone(),
+            path: config.wpconfig.path.clone(),
+            golden: config.wpconfig.golden.clone(),
+            check: check.clone(),
+            board: board.clone(),
+            recheck: trigger,
+            quarantine_after: config.heal.quarantine_after,
+        };
+        background.push(tokio::spawn(
+            healer.run(board.subscribe(), checks_stopped.clone()),
+        ));
+    }
     let upkeep = tokio::spawn(metrics::upkeep_loop(metrics_handle.clone(), checks_stopped));
     let state = Arc::new(AppState {
         board: board.clone(),
@@ -131,6 +159,9 @@ pub async fn run_with(
     let _ = stop_checks.send(true);
     engine.stop().await;
     let _ = upkeep.await;
+    for task in background {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
     tracing::info!("wp-sentinel stopped");
     Ok(())
 }
@@ -143,7 +174,7 @@ async fn serve(
     state: Arc<AppState>,
     settings: ServerConfig,
     deadline: Duration,
-    mut stop: watch::Receiver<bool>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let graceful = GracefulShutdown::new();

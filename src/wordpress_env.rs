@@ -120,12 +120,6 @@ pub fn getenv_docker(env: EnvLookup, name: &str) -> Result<Option<String>, Strin
     Ok(env(name))
 }
 
-/// An environment lookup that resolves `_FILE` variants, for the drift comparison.
-/// Unreadable files read as unset; `DbSettings::from_env` reports them at start-up.
-pub fn resolving_lookup(env: EnvLookup<'_>) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name: &str| getenv_docker(env, name).ok().flatten()
-}
-
 impl DbSettings {
     /// Reads the desired settings. Errors are one line each, naming the variable.
     pub fn from_env(env: EnvLookup) -> Result<DbSettings, Vec<String>> {
@@ -169,6 +163,62 @@ impl DbSettings {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+/// Every variable `wp-config-docker.php` reads through `getenv_docker()`.
+pub const IMAGE_VARIABLES: &[&str] = &[
+    "WORDPRESS_DB_HOST",
+    "WORDPRESS_DB_USER",
+    "WORDPRESS_DB_PASSWORD",
+    "WORDPRESS_DB_NAME",
+    "WORDPRESS_DB_CHARSET",
+    "WORDPRESS_DB_COLLATE",
+    "WORDPRESS_TABLE_PREFIX",
+    "WORDPRESS_DEBUG",
+    "WORDPRESS_CONFIG_EXTRA",
+    "WORDPRESS_AUTH_KEY",
+    "WORDPRESS_SECURE_AUTH_KEY",
+    "WORDPRESS_LOGGED_IN_KEY",
+    "WORDPRESS_NONCE_KEY",
+    "WORDPRESS_AUTH_SALT",
+    "WORDPRESS_SECURE_AUTH_SALT",
+    "WORDPRESS_LOGGED_IN_SALT",
+    "WORDPRESS_NONCE_SALT",
+];
+
+/// The image's variables as this process saw them at start-up (each `X` and
+/// `X_FILE`), so the drift check compares against the same environment the
+/// configuration was validated with. `_FILE` contents are read at each lookup: a
+/// rotated Secret is seen without a restart. `Debug` shows names only.
+#[derive(Clone, Default)]
+pub struct ImageEnvironment {
+    variables: std::collections::BTreeMap<String, String>,
+}
+
+impl ImageEnvironment {
+    pub fn capture(env: EnvLookup) -> ImageEnvironment {
+        let mut variables = std::collections::BTreeMap::new();
+        for name in IMAGE_VARIABLES {
+            for key in [name.to_string(), format!("{name}_FILE")] {
+                if let Some(value) = env(&key) {
+                    variables.insert(key, value);
+                }
+            }
+        }
+        ImageEnvironment { variables }
+    }
+
+    /// `getenv_docker(name)`: the `_FILE` content, else the variable, else `None`.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let lookup = |key: &str| self.variables.get(key).cloned();
+        getenv_docker(&lookup, name).ok().flatten()
+    }
+}
+
+impl fmt::Debug for ImageEnvironment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.variables.keys()).finish()
     }
 }
 

@@ -6,12 +6,18 @@
 //!
 //! It never writes the file: healing is `heal.rs`.
 
+use std::collections::BTreeSet;
 use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
 use tokio::time::Instant;
 
+use crate::config::{PinValue, WpConfigConfig};
 use crate::verdict::{Class, Observation, Status};
+use crate::wpconfig::drift::{self, Desired, Drift};
+use crate::wpconfig::reader::{self, Resolved};
 
 /// What reading the file gave.
 #[derive(Debug, PartialEq, Eq)]
@@ -104,25 +110,66 @@ fn classify_io_error(path: &Path, error: &std::io::Error) -> FileRead {
     }
 }
 
+/// A copy of the file as it was when it matched the desired state, with the owner and
+/// mode to restore it with.
+#[derive(Clone, Debug)]
+pub struct GoodCopy {
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Reads the `WORDPRESS_*` variables (and their `_FILE` secrets) for the comparison.
+pub type Environment = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// The check.
 pub struct WpConfigCheck {
     path: PathBuf,
     max_bytes: u64,
-    state: Mutex<Baseline>,
+    desired: Desired,
+    env: Environment,
+    state: Mutex<Memory>,
 }
 
 #[derive(Default)]
-struct Baseline {
-    /// Hash of the first file seen without drift; later differences are `warn`.
-    hash: Option<[u8; 32]>,
+struct Memory {
+    /// Normalised fingerprint (comments and whitespace ignored) of the reference file:
+    /// the golden copy, else the first file seen without drift. A later difference is
+    /// `warn`: a change outside the pinned keys.
+    baseline: Option<[u8; 32]>,
+    /// The file was seen at least once, so its disappearance is drift, not start-up.
+    seen_good: bool,
+    last_good: Option<GoodCopy>,
+    /// Keys drifting now, to count each new drift once.
+    drifting: BTreeSet<String>,
 }
 
 impl WpConfigCheck {
-    pub fn new(path: PathBuf, max_bytes: u64) -> Self {
+    /// `golden` is the golden copy's content, when configured; its pins join the
+    /// official image's, and its fingerprint becomes the baseline.
+    pub fn new(config: &WpConfigConfig, golden: Option<&[u8]>, env: Environment) -> Self {
+        let mut desired = Desired::official_image();
+        let mut memory = Memory::default();
+        if let Some(golden) = golden {
+            let parsed = drift::effective_config(&reader::parse(golden), &*env);
+            desired = desired.with_golden(&parsed);
+            memory.baseline = Some(drift::normalized_fingerprint(golden));
+        }
+        for (name, value) in &config.pins {
+            let value = match value {
+                PinValue::Bool(b) => Resolved::Bool(*b),
+                PinValue::Int(n) => Resolved::Int(*n),
+                PinValue::Text(text) => Resolved::Str(text.clone()),
+            };
+            desired = desired.with_literal(name, value);
+        }
         WpConfigCheck {
-            path,
-            max_bytes,
-            state: Mutex::new(Baseline::default()),
+            path: config.path.clone(),
+            max_bytes: config.max_bytes,
+            desired,
+            env,
+            state: Mutex::new(memory),
         }
     }
 
@@ -130,42 +177,126 @@ impl WpConfigCheck {
         &self.path
     }
 
+    /// The last copy seen matching the desired state.
+    pub fn last_good(&self) -> Option<GoodCopy> {
+        self.memory().last_good.clone()
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub async fn run(&self) -> Observation {
         let started = Instant::now();
         let path = self.path.clone();
         let max_bytes = self.max_bytes;
-        let read = tokio::task::spawn_blocking(move || read_bounded(&path, max_bytes))
-            .await
-            .unwrap_or_else(|error| FileRead::Unreadable(format!("reader task failed: {error}")));
-        self.evaluate(read, started)
+        let read = tokio::task::spawn_blocking(move || {
+            let read = read_bounded(&path, max_bytes);
+            let owner = std::fs::metadata(&path)
+                .ok()
+                .map(|m| (m.mode() & 0o7777, m.uid(), m.gid()));
+            (read, owner)
+        })
+        .await
+        .unwrap_or_else(|error| {
+            (
+                FileRead::Unreadable(format!("reader task failed: {error}")),
+                None,
+            )
+        });
+        self.evaluate(read.0, read.1, started)
     }
 
-    fn evaluate(&self, read: FileRead, started: Instant) -> Observation {
+    /// Turns what was read into an observation. Pure but for the memory it keeps.
+    pub fn evaluate(
+        &self,
+        read: FileRead,
+        owner: Option<(u32, u32, u32)>,
+        started: Instant,
+    ) -> Observation {
         let bytes = match read {
             FileRead::Bytes(bytes) => bytes,
+            // Unreadable to the sidecar says nothing about what WordPress reads.
+            FileRead::Unreadable(_) => {
+                return self.fail(Class::FileProblem, read.describe(&self.path), started)
+            }
             other => {
-                return Observation::fail(Class::FileProblem, other.describe(&self.path), started)
+                // Gone, emptied or mangled after a good copy was seen: that is drift (a
+                // restart regenerates a missing or empty file; restore writes it back).
+                let class = if self.memory().seen_good {
+                    Class::Drift
+                } else {
+                    Class::FileProblem
+                };
+                return self.fail(class, other.describe(&self.path), started);
             }
         };
-        let hash = sha256(&bytes);
-        let mut baseline = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        match baseline.hash {
-            None => {
-                baseline.hash = Some(hash);
-                Observation::pass("wp-config.php read", started)
-            }
-            Some(known) if known == hash => Observation::pass("wp-config.php unchanged", started),
-            Some(_) => Observation::new(
+        let parsed = reader::parse(&bytes);
+        let drifts = drift::compare(&parsed, &self.desired, &*self.env);
+        if !drifts.is_empty() {
+            self.count_new_drifts(&drifts);
+            let described: Vec<String> = drifts.iter().map(ToString::to_string).collect();
+            return self.fail(
+                Class::Drift,
+                format!("wp-config.php drifted: {}", described.join("; ")),
+                started,
+            );
+        }
+        self.count_new_drifts(&[]);
+        let normalized = drift::normalized_fingerprint(&bytes);
+        let mut memory = self.memory();
+        memory.seen_good = true;
+        let baseline = *memory.baseline.get_or_insert(normalized);
+        if baseline != normalized {
+            return Observation::new(
                 Status::Warn,
                 Class::ChangedOutsidePins,
-                "wp-config.php changed",
+                format!(
+                    "wp-config.php changed outside the pinned keys (normalised sha256 {} → {})",
+                    &drift::hex(&baseline)[..12],
+                    &drift::hex(&normalized)[..12]
+                ),
                 started,
-            ),
+            );
         }
+        let (mode, uid, gid) = owner.unwrap_or((0o644, 0, 0));
+        memory.last_good = Some(GoodCopy {
+            bytes,
+            mode,
+            uid,
+            gid,
+        });
+        Observation::pass("wp-config.php matches the desired settings", started)
+    }
+
+    fn fail(&self, class: Class, message: String, started: Instant) -> Observation {
+        Observation::fail(class, message, started)
+    }
+
+    /// Counts each key once when it starts drifting; keeps the gauge of drifting keys.
+    fn count_new_drifts(&self, drifts: &[Drift]) {
+        let now: BTreeSet<String> = drifts.iter().map(|d| d.key.clone()).collect();
+        let mut memory = self.memory();
+        for key in now.difference(&memory.drifting) {
+            metrics::counter!(crate::metrics::DRIFT_DETECTED, "key" => key.clone()).increment(1);
+        }
+        metrics::gauge!(crate::metrics::DRIFT_KEYS).set(now.len() as f64);
+        memory.drifting = now;
     }
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).into()
+/// Builds the check from configuration, reading the golden copy when there is one.
+pub fn from_config(config: &WpConfigConfig) -> Result<WpConfigCheck, String> {
+    let golden = match &config.golden {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|error| format!("wpconfig.golden {}: {error}", path.display()))?,
+        ),
+        None => None,
+    };
+    let environment = config.environment.clone();
+    let env: Environment = Arc::new(move |name: &str| environment.get(name));
+    Ok(WpConfigCheck::new(config, golden.as_deref(), env))
 }

@@ -94,10 +94,12 @@ pub struct Pin {
 /// Hides the expectation of secret keys, so `{:?}` on a [`Desired`] is safe to log.
 impl fmt::Debug for Pin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = if self.key.is_secret() {
-            "<masked>".to_string()
-        } else {
-            describe_expectation(&self.expectation, &|_| None, false)
+        let shown = match &self.expectation {
+            _ if self.key.is_secret() => "<masked>".to_string(),
+            Expectation::Env { var, .. } if is_secret(var) => format!("env {var}"),
+            Expectation::Env { var, default } => format!("env {var} (default {default:?})"),
+            Expectation::Literal(value) => value.to_string(),
+            Expectation::Golden(value) => format!("{} (golden)", value.describe()),
         };
         f.debug_struct("Pin")
             .field("key", &self.key)
@@ -210,7 +212,11 @@ impl fmt::Display for Drift {
         match (self.secret, self.kind) {
             (true, _) => write!(f, "{}: {}", self.key, self.found),
             (false, DriftKind::Missing) => {
-                write!(f, "{}: expected {}, {}", self.key, self.expected, self.found)
+                write!(
+                    f,
+                    "{}: expected {}, {}",
+                    self.key, self.expected, self.found
+                )
             }
             (false, _) => write!(
                 f,
@@ -242,45 +248,51 @@ pub fn effective_config(
             continue;
         };
         let extra = reader::parse(format!("<?php {code}").as_bytes());
-        let defines_end = eval.defines_before.clamp(defines_done, parsed.defines.len());
-        let assignments_end = eval
-            .assignments_before
-            .clamp(assignments_done, parsed.table_prefix_assignments.len());
-        let file_defines = parsed.defines.get(defines_done..defines_end);
-        merged.defines.extend(file_defines.unwrap_or(&[]).iter().cloned());
-        let file_assignments = parsed
-            .table_prefix_assignments
-            .get(assignments_done..assignments_end);
+        let (defines, assignments) = (&parsed.defines, &parsed.table_prefix_assignments);
+        copy_until(
+            &mut merged.defines,
+            defines,
+            &mut defines_done,
+            eval.defines_before,
+        );
+        copy_until(
+            &mut merged.table_prefix_assignments,
+            assignments,
+            &mut assignments_done,
+            eval.assignments_before,
+        );
+        let origin = Origin::EnvEval(eval.var.clone());
+        merged
+            .defines
+            .extend(extra.defines.into_iter().map(|mut define| {
+                define.origin = origin.clone();
+                define
+            }));
+        let extra_assignments = extra.table_prefix_assignments.into_iter();
         merged
             .table_prefix_assignments
-            .extend(file_assignments.unwrap_or(&[]).iter().cloned());
-        (defines_done, assignments_done) = (defines_end, assignments_end);
-        let origin = Origin::EnvEval(eval.var.clone());
-        merged.defines.extend(extra.defines.into_iter().map(|mut define| {
-            define.origin = origin.clone();
-            define
-        }));
-        merged.table_prefix_assignments.extend(
-            extra
-                .table_prefix_assignments
-                .into_iter()
-                .map(|mut assignment| {
-                    assignment.origin = origin.clone();
-                    assignment
-                }),
-        );
+            .extend(extra_assignments.map(|mut assignment| {
+                assignment.origin = origin.clone();
+                assignment
+            }));
         merged.includes.extend(extra.includes);
     }
-    let rest_defines = parsed.defines.get(defines_done..).unwrap_or(&[]);
-    merged.defines.extend(rest_defines.iter().cloned());
-    let rest_assignments = parsed
-        .table_prefix_assignments
-        .get(assignments_done..)
-        .unwrap_or(&[]);
+    let (defines, assignments) = (&parsed.defines, &parsed.table_prefix_assignments);
+    copy_until(&mut merged.defines, defines, &mut defines_done, usize::MAX);
+    copy_until(
+        &mut merged.table_prefix_assignments,
+        assignments,
+        &mut assignments_done,
+        usize::MAX,
+    );
     merged
-        .table_prefix_assignments
-        .extend(rest_assignments.iter().cloned());
-    merged
+}
+
+/// Appends `from[*done..end]` (clipped to `from`) to `into`, and moves `done` on.
+fn copy_until<T: Clone>(into: &mut Vec<T>, from: &[T], done: &mut usize, end: usize) {
+    let end = end.min(from.len()).max(*done);
+    into.extend(from.get(*done..end).unwrap_or(&[]).iter().cloned());
+    *done = end;
 }
 
 /// Compares the effective configuration (see [`effective_config`]) with every pin.
@@ -360,8 +372,12 @@ fn check_pin(
 ) -> Option<Drift> {
     let secret = pin.key.is_secret();
     let found = match &pin.key {
-        PinKey::Define(name) => config.get(name).map(|d| (&d.value, &d.origin)),
-        PinKey::TablePrefix => config.table_prefix().map(|a| (&a.value, &a.origin)),
+        PinKey::Define(name) => config
+            .get(name)
+            .map(|d| (&d.value, &d.origin, d.preempted_by_include)),
+        PinKey::TablePrefix => config
+            .table_prefix()
+            .map(|a| (&a.value, &a.origin, a.preempted_by_include)),
     };
     let drift = |kind, found| Drift {
         key: pin.key.to_string(),
@@ -370,9 +386,21 @@ fn check_pin(
         expected: describe_expectation(&pin.expectation, env, secret),
         found,
     };
-    let Some((value, origin)) = found else {
+    let Some((value, origin, preempted)) = found else {
         return Some(drift(DriftKind::Missing, describe_missing(config)));
     };
+    if preempted {
+        // Debian's shape: the real value lives in a file the reader does not follow.
+        let found = match secret {
+            true => "unverifiable (an included file may set it)".to_string(),
+            false => format!(
+                "only a fallback {} ({})",
+                describe_found(value, origin, env),
+                includes_note(config)
+            ),
+        };
+        return Some(drift(DriftKind::Unevaluable, found));
+    }
     let kind = match judge(&pin.expectation, value, env) {
         Verdict::Matches => return None,
         Verdict::Differs => DriftKind::Changed,
@@ -446,7 +474,10 @@ fn describe_expectation(
         Expectation::Env { var, .. } if is_secret(var) => format!("env {var}"),
         Expectation::Env { var, default } => match env(var) {
             Some(value) => format!("env {var} ({})", Resolved::Str(value)),
-            None => format!("env {var} (unset, default {})", Resolved::Str(default.clone())),
+            None => format!(
+                "env {var} (unset, default {})",
+                Resolved::Str(default.clone())
+            ),
         },
         Expectation::Literal(value) => value.to_string(),
         Expectation::Golden(value) => format!("{} (golden)", value.describe()),
@@ -471,19 +502,342 @@ fn describe_found(value: &Value, origin: &Origin, env: &dyn Fn(&str) -> Option<S
 
 fn describe_missing(config: &ParsedConfig) -> String {
     if !config.has_php {
-        return "missing (the file holds no PHP)".to_string();
+        "missing (the file holds no PHP)".to_string()
+    } else if config.foreign_includes().next().is_some() {
+        format!("missing ({})", includes_note(config))
+    } else {
+        "missing".to_string()
     }
+}
+
+/// Says which other files the configuration includes (the first three).
+fn includes_note(config: &ParsedConfig) -> String {
     let includes: Vec<String> = config
         .foreign_includes()
         .take(3)
         .map(|include| format!("{} {}", include.statement, include.target.describe()))
         .collect();
-    if includes.is_empty() {
-        "missing".to_string()
-    } else {
-        format!(
-            "missing (the file includes other files, which the reader does not follow: {})",
-            includes.join(", ")
-        )
+    format!(
+        "the file includes other files, which the reader does not follow: {}",
+        includes.join(", ")
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const DOCKER: &str = include_str!("../../tests/fixtures/wpconfig/docker.php");
+    const SAMPLE: &str = include_str!("../../tests/fixtures/wpconfig/sample.php");
+    const DEBIAN: &str = include_str!("../../tests/fixtures/wpconfig/debian.php");
+
+    /// What the seed's cluster had: an older official image wrote literal values.
+    const SEED: &str = "<?php
+define( 'DB_NAME', 'wordpress');
+define( 'DB_USER', 'rworks@wordpress-db-rworks');
+define( 'DB_PASSWORD', 'S3cret-pw!');
+define( 'DB_HOST', 'wordpress-db-rworks.mysql.database.azure.com');
+$table_prefix = 'wp_';
+";
+    const SEED_ENV: &[(&str, &str)] = &[
+        (
+            "WORDPRESS_DB_HOST",
+            "wordpress-db-rworks.mysql.database.azure.com",
+        ),
+        ("WORDPRESS_DB_USER", "rworks@wordpress-db-rworks"),
+        ("WORDPRESS_DB_PASSWORD", "S3cret-pw!"),
+        ("WORDPRESS_DB_NAME", "wordpress"),
+    ];
+    /// What our manifests feed both containers through `envFrom`.
+    const K8S_ENV: &[(&str, &str)] = &[
+        ("WORDPRESS_DB_HOST", "mysql.db.svc"),
+        ("WORDPRESS_DB_USER", "wp"),
+        ("WORDPRESS_DB_PASSWORD", "S3cret-pw!"),
+        ("WORDPRESS_DB_NAME", "wordpress"),
+    ];
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_string())
+        }
+    }
+
+    fn drifts(file: &str, env: &[(&str, &str)], desired: &Desired) -> Vec<Drift> {
+        compare(&reader::parse(file.as_bytes()), desired, &lookup(env))
+    }
+
+    fn check(file: &str, env: &[(&str, &str)], desired: &Desired, expected: &[&str]) {
+        let shown: Vec<String> = drifts(file, env, desired)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, expected, "file:\n{file}");
+    }
+
+    fn edited(file: &str, from: &str, to: &str) -> String {
+        assert!(file.contains(from), "fixture lacks {from}");
+        file.replacen(from, to, 1)
+    }
+
+    fn with_extra(extra: &str) -> Vec<(&str, &str)> {
+        let mut env = K8S_ENV.to_vec();
+        env.push((CONFIG_EXTRA_VAR, extra));
+        env
+    }
+
+    fn pins() -> Desired {
+        Desired::official_image().with_literal("WP_DEBUG", Resolved::Bool(false))
+    }
+
+    /// A file, its environment, the desired state, and the drift lines expected.
+    type Case<'a> = (String, &'a [(&'a str, &'a str)], Desired, Vec<String>);
+
+    const DOCKER_HOST: &str = "getenv_docker('WORDPRESS_DB_HOST', 'mysql')";
+
+    #[test]
+    fn compares_effective_settings_with_the_desired_ones() {
+        let hardened = format!("{SAMPLE}\ndefine('DISALLOW_FILE_EDIT', true);\n");
+        let sample_env: &[(&str, &str)] = &[
+            ("WORDPRESS_DB_HOST", "localhost"),
+            ("WORDPRESS_DB_USER", "username_here"),
+            ("WORDPRESS_DB_PASSWORD", "password_here"),
+            ("WORDPRESS_DB_NAME", "database_name_here"),
+        ];
+        let hardening = pins().with_literal("DISALLOW_FILE_EDIT", Resolved::Bool(true));
+        let expect_host = r#"DB_HOST: expected env WORDPRESS_DB_HOST ("mysql.db.svc")"#;
+        let cases: Vec<Case> = vec![
+            // The seed's story: literal values, then `sed` turns DB_HOST into 'hoge'.
+            (SEED.to_string(), SEED_ENV, pins(), vec![
+                "WP_DEBUG: expected false, missing".to_string(),
+            ]),
+            (SEED.to_string(), SEED_ENV, Desired::official_image(), vec![]),
+            (edited(SEED, "wordpress-db-rworks.mysql.database.azure.com", "hoge"), SEED_ENV, Desired::official_image(), vec![
+                r#"DB_HOST: expected env WORDPRESS_DB_HOST ("wordpress-db-rworks.mysql.database.azure.com"), found literal "hoge""#.to_string(),
+            ]),
+            // The official image's file, untouched, with the environment it was made for.
+            (DOCKER.to_string(), K8S_ENV, pins(), vec![]),
+            (edited(DOCKER, DOCKER_HOST, "'hoge'"), K8S_ENV, pins(), vec![
+                format!(r#"{expect_host}, found literal "hoge""#),
+            ]),
+            // A literal equal to the desired value is fine; another one is not.
+            (edited(DOCKER, DOCKER_HOST, "'mysql.db.svc'"), K8S_ENV, pins(), vec![]),
+            (edited(DOCKER, "getenv_docker('WORDPRESS_DB_NAME', 'wordpress')", "'wordpress_old'"), K8S_ENV, pins(), vec![
+                r#"DB_NAME: expected env WORDPRESS_DB_NAME ("wordpress"), found literal "wordpress_old""#.to_string(),
+            ]),
+            // Another variable is drift even when its value is the same.
+            (edited(DOCKER, DOCKER_HOST, "getenv_docker('OTHER_HOST', 'mysql.db.svc')"), K8S_ENV, pins(), vec![
+                format!(r#"{expect_host}, found env OTHER_HOST (default "mysql.db.svc") = "mysql.db.svc""#),
+            ]),
+            // A changed default matters only while the variable is unset.
+            (edited(DOCKER, DOCKER_HOST, "getenv_docker('WORDPRESS_DB_HOST', 'hoge')"), K8S_ENV, pins(), vec![]),
+            (edited(DOCKER, DOCKER_HOST, "getenv_docker('WORDPRESS_DB_HOST', 'hoge')"), &[], Desired::new().with_pin(
+                PinKey::parse("DB_HOST"),
+                Expectation::Env { var: "WORDPRESS_DB_HOST".to_string(), default: "mysql".to_string() },
+            ), vec![
+                r#"DB_HOST: expected env WORDPRESS_DB_HOST (unset, default "mysql"), found env WORDPRESS_DB_HOST (default "hoge") = "hoge""#.to_string(),
+            ]),
+            (edited(DOCKER, DOCKER_HOST, "$host"), K8S_ENV, pins(), vec![
+                format!("{expect_host}, found unevaluable `$host`"),
+            ]),
+            // $table_prefix.
+            (edited(DOCKER, "getenv_docker('WORDPRESS_TABLE_PREFIX', 'wp_')", "'x_'"), K8S_ENV, pins(), vec![
+                r#"$table_prefix: expected env WORDPRESS_TABLE_PREFIX (unset, default "wp_"), found literal "x_""#.to_string(),
+            ]),
+            // WP_DEBUG switched on, through the environment or by hand; 'false' is truthy.
+            (DOCKER.to_string(), &[("WORDPRESS_DEBUG", "1")], Desired::new().with_literal("WP_DEBUG", Resolved::Bool(false)), vec![
+                r#"WP_DEBUG: expected false, found bool(env WORDPRESS_DEBUG (default "")) = true"#.to_string(),
+            ]),
+            (edited(SAMPLE, "'WP_DEBUG', false", "'WP_DEBUG', true"), sample_env, pins(), vec![
+                "WP_DEBUG: expected false, found literal true".to_string(),
+            ]),
+            (edited(SAMPLE, "'WP_DEBUG', false", "'WP_DEBUG', 'false'"), sample_env, pins(), vec![
+                r#"WP_DEBUG: expected false, found literal "false""#.to_string(),
+            ]),
+            (edited(SAMPLE, "'WP_DEBUG', false", "'WP_DEBUG', 0"), sample_env, pins(), vec![]),
+            // DISALLOW_FILE_EDIT removed while pinned.
+            (hardened.clone(), sample_env, hardening.clone(), vec![]),
+            (edited(&hardened, "define('DISALLOW_FILE_EDIT', true);", "// removed"), sample_env, hardening, vec![
+                "DISALLOW_FILE_EDIT: expected true, missing".to_string(),
+            ]),
+            // Debian's master file: the settings live in files the reader does not follow.
+            (DEBIAN.to_string(), K8S_ENV, Desired::official_image(), vec![
+                format!(r#"{expect_host}, found only a fallback literal "localhost" (the file includes other files, which the reader does not follow: require_once unevaluable `$debian_file`, require_once unevaluable `$debian_main_file`, require_once literal "/etc/wordpress/config-default.php")"#),
+                "DB_USER: expected env WORDPRESS_DB_USER (\"wp\"), found only a fallback literal \"wordpress\" (the file includes other files, which the reader does not follow: require_once unevaluable `$debian_file`, require_once unevaluable `$debian_main_file`, require_once literal \"/etc/wordpress/config-default.php\")".to_string(),
+                "DB_PASSWORD: missing (the file includes other files, which the reader does not follow: require_once unevaluable `$debian_file`, require_once unevaluable `$debian_main_file`, require_once literal \"/etc/wordpress/config-default.php\")".to_string(),
+                "DB_NAME: expected env WORDPRESS_DB_NAME (\"wordpress\"), found only a fallback literal \"wordpress\" (the file includes other files, which the reader does not follow: require_once unevaluable `$debian_file`, require_once unevaluable `$debian_main_file`, require_once literal \"/etc/wordpress/config-default.php\")".to_string(),
+                "$table_prefix: expected env WORDPRESS_TABLE_PREFIX (unset, default \"wp_\"), found only a fallback literal \"wp_\" (the file includes other files, which the reader does not follow: require_once unevaluable `$debian_file`, require_once unevaluable `$debian_main_file`, require_once literal \"/etc/wordpress/config-default.php\")".to_string(),
+            ]),
+            // Nothing PHP can read.
+            ("\x00\x01 not php".to_string(), K8S_ENV, Desired::new().with_literal("WP_DEBUG", Resolved::Bool(false)), vec![
+                "WP_DEBUG: expected false, missing (the file holds no PHP)".to_string(),
+            ]),
+        ];
+        for (file, env, desired, expected) in cases {
+            let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+            check(&file, env, &desired, &expected);
+        }
+    }
+
+    #[test]
+    fn a_drifted_password_is_only_ever_changed() {
+        let leaked = "leaked-Pa55word";
+        let file = edited(
+            DOCKER,
+            "getenv_docker('WORDPRESS_DB_PASSWORD', 'example password')",
+            &format!("'{leaked}'"),
+        );
+        let found = drifts(&file, K8S_ENV, &pins());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].to_string(), "DB_PASSWORD: changed");
+        for text in [found[0].to_string(), format!("{:?}", found[0])] {
+            assert!(
+                !text.contains(leaked) && !text.contains("S3cret-pw!"),
+                "{text}"
+            );
+        }
+        // A salt changed against a golden copy: same rule.
+        let golden = reader::parse(SAMPLE.as_bytes());
+        let file = edited(
+            SAMPLE,
+            "'NONCE_SALT',       'put your unique phrase here'",
+            "'NONCE_SALT', 'salty'",
+        );
+        let found = drifts(&file, &[], &Desired::new().with_golden(&golden));
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["NONCE_SALT: changed"]
+        );
+        assert!(
+            !format!("{found:?}").contains("salty")
+                && !format!("{found:?}").contains("unique phrase")
+        );
+        // Nor do the desired state's Debug, or the CLI's description of a parsed value.
+        let desired = Desired::new().with_literal("DB_PASSWORD", Resolved::Str(leaked.to_string()));
+        assert!(!format!("{desired:?}").contains(leaked));
+        let parsed = reader::parse(file.as_bytes());
+        let shown =
+            masked_value_description("NONCE_SALT", &parsed.get("NONCE_SALT").unwrap().value);
+        assert_eq!(shown, "literal ***");
+    }
+
+    #[test]
+    fn a_golden_copy_pins_every_define() {
+        let golden = reader::parse(SAMPLE.as_bytes());
+        let desired = Desired::new().with_golden(&golden);
+        assert_eq!(desired.pins().len(), 17, "16 defines and $table_prefix");
+        // Unevaluable but identical (ABSPATH is `__DIR__ . '/'`) matches structurally.
+        check(SAMPLE, &[], &desired, &[]);
+        let moved = edited(SAMPLE, "'database_name_here'", "'other'");
+        let moved = edited(&moved, "__DIR__ . '/'", "'/srv/wp/'");
+        check(
+            &moved,
+            &[],
+            &desired,
+            &[
+                r#"DB_NAME: expected literal "database_name_here" (golden), found literal "other""#,
+                r#"ABSPATH: expected constant __DIR__ . "/" (golden), found literal "/srv/wp/""#,
+            ],
+        );
+        // Same effective value through another expression matches.
+        let docker_golden = reader::parse(DOCKER.as_bytes());
+        let literal_host = edited(DOCKER, DOCKER_HOST, "'mysql.db.svc'");
+        check(
+            &literal_host,
+            K8S_ENV,
+            &Desired::new().with_golden(&docker_golden),
+            &[],
+        );
+        // Configuration pins added afterwards win over the golden's.
+        let desired = Desired::new()
+            .with_golden(&golden)
+            .with_literal("WP_DEBUG", Resolved::Bool(true));
+        check(
+            SAMPLE,
+            &[],
+            &desired,
+            &["WP_DEBUG: expected true, found literal false"],
+        );
+    }
+
+    #[test]
+    fn config_extra_is_read_as_more_php() {
+        let desired = pins()
+            .with_literal("DISALLOW_FILE_EDIT", Resolved::Bool(true))
+            .with_literal("FORCE_SSL_ADMIN", Resolved::Bool(true));
+        // The file's own WP_DEBUG comes first and wins, as in PHP.
+        let extra = "define('DISALLOW_FILE_EDIT', true);\ndefine('WP_DEBUG', true);\ndefine('FORCE_SSL_ADMIN', false);";
+        check(
+            DOCKER,
+            &with_extra(extra),
+            &desired,
+            &["FORCE_SSL_ADMIN: expected true, found literal false (from WORDPRESS_CONFIG_EXTRA)"],
+        );
+        // A later $table_prefix assignment overrides the file's.
+        check(
+            DOCKER,
+            &with_extra("$table_prefix = 'x_';"),
+            &pins(),
+            &[
+                r#"$table_prefix: expected env WORDPRESS_TABLE_PREFIX (unset, default "wp_"), found literal "x_" (from WORDPRESS_CONFIG_EXTRA)"#,
+            ],
+        );
+        // Empty or "0": the image's `if` evaluates nothing.
+        check(DOCKER, &with_extra("0"), &pins(), &[]);
+        // The evaluated defines sit where the eval runs: before ABSPATH.
+        let parsed = reader::parse(DOCKER.as_bytes());
+        let effective =
+            effective_config(&parsed, &lookup(&with_extra("define('ABSPATH', '/x/');")));
+        let abspath = effective.get("ABSPATH").unwrap();
+        assert_eq!(
+            abspath.origin,
+            Origin::EnvEval(CONFIG_EXTRA_VAR.to_string())
+        );
+        assert_eq!(effective.defines.len(), parsed.defines.len() + 1);
+    }
+
+    #[test]
+    fn a_cosmetic_edit_keeps_the_normalized_fingerprint() {
+        let cosmetic = edited(
+            DOCKER,
+            "/** Database hostname */\ndefine( 'DB_HOST',",
+            "// The host, from the Secret\ndefine(\t'DB_HOST',  ",
+        );
+        assert!(drifts(&cosmetic, K8S_ENV, &pins()).is_empty());
+        assert_ne!(
+            fingerprint(cosmetic.as_bytes()),
+            fingerprint(DOCKER.as_bytes())
+        );
+        assert_eq!(
+            normalized_fingerprint(cosmetic.as_bytes()),
+            normalized_fingerprint(DOCKER.as_bytes())
+        );
+        // A change outside the pinned keys: no drift, but another normalized fingerprint.
+        let added = format!("{DOCKER}\ndefine('WP_CACHE', true);\n");
+        assert!(drifts(&added, K8S_ENV, &pins()).is_empty());
+        assert_ne!(
+            normalized_fingerprint(added.as_bytes()),
+            normalized_fingerprint(DOCKER.as_bytes())
+        );
+        assert_eq!(
+            hex(&fingerprint(b"")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn equality_is_strict_about_types() {
+        let equal = |a: Resolved, b: Resolved| loosely_equal(&a, &b);
+        assert!(equal(Resolved::Int(1), Resolved::Bool(true)));
+        assert!(equal(Resolved::Str("3".into()), Resolved::Int(3)));
+        assert!(equal(Resolved::Float(2.0), Resolved::Int(2)));
+        assert!(!equal(Resolved::Str("".into()), Resolved::Bool(false)));
+        assert!(!equal(Resolved::Null, Resolved::Bool(false)));
+        assert!(!equal(Resolved::Int(2), Resolved::Bool(true)));
+        assert!(!equal(Resolved::Str("03".into()), Resolved::Int(3)));
+        assert!(!equal(Resolved::Bool(true), Resolved::Str("1".into())));
     }
 }

@@ -64,6 +64,10 @@ pub struct Define {
     /// Inside `if (!defined('NAME'))` for its own name: PHP skips it silently when
     /// the constant already exists, so a later guarded define is no duplicate.
     pub guarded: bool,
+    /// Guarded, and placed after a `require`/`include` of another file, which may
+    /// have defined the constant first: then this is only a fallback (Debian's
+    /// `wp-config.php` ends with such fallbacks for `DB_NAME`, `DB_USER`, `DB_HOST`).
+    pub preempted_by_include: bool,
     /// Where the define came from.
     pub origin: Origin,
 }
@@ -84,6 +88,7 @@ impl fmt::Debug for Define {
             .field("line", &self.line)
             .field("conditional", &self.conditional)
             .field("guarded", &self.guarded)
+            .field("preempted_by_include", &self.preempted_by_include)
             .field("origin", &self.origin)
             .finish()
     }
@@ -101,6 +106,9 @@ pub struct Assignment {
     /// Runs only when the variable is not set yet: `??=`, or inside
     /// `if (!isset($table_prefix))` (Debian's fallback).
     pub only_if_unset: bool,
+    /// Runs only if unset, and placed after a `require`/`include` of another file,
+    /// which may have set it first: then this is only a fallback.
+    pub preempted_by_include: bool,
     /// Where the assignment came from.
     pub origin: Origin,
 }
@@ -333,16 +341,22 @@ impl ParsedConfig {
     }
 
     /// Names defined more than once (PHP warns and keeps the first), each listed once.
-    /// A later define guarded by `if (!defined(...))` is no duplicate.
+    /// A later define guarded by `if (!defined(...))` is no duplicate, and neither are
+    /// two conditional ones (likely `if`/`else` branches, as in Debian's file).
     pub fn duplicates(&self) -> Vec<String> {
-        let mut seen = HashSet::new();
+        // For each name seen: whether one of its defines was unconditional.
+        let mut seen: HashMap<&str, bool> = HashMap::new();
         let mut reported = HashSet::new();
         let mut duplicates = Vec::new();
         for define in &self.defines {
-            let first = seen.insert(define.name.as_str());
-            if !first && !define.guarded && reported.insert(define.name.as_str()) {
+            let name = define.name.as_str();
+            let earlier_unconditional = seen.get(name).copied();
+            let clash = earlier_unconditional.is_some_and(|u| u || !define.conditional);
+            if clash && !define.guarded && reported.insert(name) {
                 duplicates.push(define.name.clone());
             }
+            let unconditional = earlier_unconditional.unwrap_or(false) || !define.conditional;
+            seen.insert(name, unconditional);
         }
         duplicates
     }
@@ -367,7 +381,9 @@ impl ParsedConfig {
     /// The includes other than `wp-settings.php`: configuration the reader cannot see
     /// (Debian's `wp-config.php` only loads `/etc/wordpress/config-*.php`).
     pub fn foreign_includes(&self) -> impl Iterator<Item = &Include> {
-        self.includes.iter().filter(|include| !include.is_wp_settings())
+        self.includes
+            .iter()
+            .filter(|include| !include.is_wp_settings())
     }
 }
 
@@ -444,7 +460,10 @@ impl Value {
             Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null => true,
             Value::Env {
                 source, default, ..
-            } => *source != EnvSource::ServerArray && default.as_ref().is_none_or(|d| d.is_evaluable()),
+            } => {
+                *source != EnvSource::ServerArray
+                    && default.as_ref().is_none_or(|d| d.is_evaluable())
+            }
             Value::Const(_) | Value::Unknown(_) => false,
             Value::Not(inner) | Value::Cast(_, inner) => inner.is_evaluable(),
             Value::Concat(parts) => parts.iter().all(Value::is_evaluable),
@@ -581,7 +600,10 @@ fn resolve_env(
 fn describe_env(source: EnvSource, var: &str, default: Option<&Value>, masked: bool) -> String {
     match source {
         EnvSource::GetenvDocker => match default {
-            Some(default) => format!("env {var} (default {})", default.describe_with(masked, false)),
+            Some(default) => format!(
+                "env {var} (default {})",
+                default.describe_with(masked, false)
+            ),
             None => format!("env {var}"),
         },
         EnvSource::Getenv => format!("env {var} (getenv)"),
@@ -691,7 +713,10 @@ fn leading_integer(text: &str) -> i64 {
         .char_indices()
         .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
         .map_or(trimmed.len(), |(i, _)| i);
-    trimmed.get(..digits_end).and_then(|d| d.parse().ok()).unwrap_or(0)
+    trimmed
+        .get(..digits_end)
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------
@@ -792,7 +817,8 @@ impl<'a> Lexed<'a> {
     }
 
     fn is_ident(&self, i: usize, name: &str) -> bool {
-        self.ident(i).is_some_and(|id| id.eq_ignore_ascii_case(name))
+        self.ident(i)
+            .is_some_and(|id| id.eq_ignore_ascii_case(name))
     }
 
     fn partner(&self, i: usize) -> Option<usize> {
@@ -821,8 +847,12 @@ fn pair_brackets(src: &str, tokens: &[Token]) -> (Vec<usize>, Option<u32>) {
             open.push((i, shape));
         } else if open.last().is_some_and(|&(_, s)| s == shape) {
             if let Some((o, _)) = open.pop() {
-                partner[o] = i;
-                partner[i] = o;
+                if let Some(slot) = partner.get_mut(o) {
+                    *slot = i;
+                }
+                if let Some(slot) = partner.get_mut(i) {
+                    *slot = o;
+                }
             }
         } else {
             unbalanced.get_or_insert(token.line);
@@ -921,7 +951,9 @@ impl Lexer<'_> {
             self.push(Kind::InlineHtml, tag);
         }
         let rest = self.bytes.get(tag..).unwrap_or(&[]);
-        let long = rest.get(..5).is_some_and(|t| t.eq_ignore_ascii_case(b"<?php"));
+        let long = rest
+            .get(..5)
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"<?php"));
         let len = if long {
             5
         } else if rest.get(2) == Some(&b'=') {
@@ -1072,14 +1104,20 @@ impl Lexer<'_> {
         let prefixed = self.at(0) == b'0' && matches!(self.at(1) | 0x20, b'x' | b'b' | b'o');
         if prefixed && self.at(2).is_ascii_alphanumeric() {
             i += 2;
-            while bytes.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+            while bytes
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            {
                 i += 1;
             }
             self.push(Kind::Number, i);
             return;
         }
         let digits = |mut i: usize| {
-            while bytes.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_') {
+            while bytes
+                .get(i)
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'_')
+            {
                 i += 1;
             }
             i
@@ -1223,6 +1261,8 @@ struct Scanner<'l, 'a> {
     after_control: Option<Frame>,
     /// `$var = getenv_docker('X', …)` seen: `$var` holds env `X`.
     env_vars: HashMap<String, String>,
+    /// A `require`/`include` of something other than `wp-settings.php` was seen.
+    seen_foreign_include: bool,
 }
 
 impl<'l, 'a> Scanner<'l, 'a> {
@@ -1241,6 +1281,7 @@ impl<'l, 'a> Scanner<'l, 'a> {
             controls: Vec::new(),
             after_control: None,
             env_vars: HashMap::new(),
+            seen_foreign_include: false,
         }
     }
 
@@ -1328,7 +1369,9 @@ impl<'l, 'a> Scanner<'l, 'a> {
     /// A call to a global function: `name(` not preceded by `->`, `::`, `function`…
     fn is_call(&self, i: usize) -> bool {
         let method = i > 0
-            && (["->", "?->", "::"].iter().any(|op| self.lx.is_op(i - 1, op))
+            && (["->", "?->", "::"]
+                .iter()
+                .any(|op| self.lx.is_op(i - 1, op))
                 || ["function", "new", "const"]
                     .iter()
                     .any(|kw| self.lx.is_ident(i - 1, kw)));
@@ -1429,6 +1472,7 @@ impl<'l, 'a> Scanner<'l, 'a> {
             line,
             conditional: self.is_conditional(),
             guarded,
+            preempted_by_include: guarded && self.seen_foreign_include,
             origin: Origin::File,
         });
     }
@@ -1437,7 +1481,10 @@ impl<'l, 'a> Scanner<'l, 'a> {
     /// variables hold an environment variable (for `eval($configExtra)`).
     fn assignment(&mut self, i: usize) -> usize {
         let lx = self.lx;
-        let member = i > 0 && ["->", "?->", "::", "$"].iter().any(|op| lx.is_op(i - 1, op));
+        let member = i > 0
+            && ["->", "?->", "::", "$"]
+                .iter()
+                .any(|op| lx.is_op(i - 1, op));
         let operator = lx.text(i + 1);
         if member || lx.kind(i + 1) != Some(Kind::Op) || !["=", ".=", "??="].contains(&operator) {
             return i + 1;
@@ -1463,6 +1510,7 @@ impl<'l, 'a> Scanner<'l, 'a> {
                 line: lx.line(i),
                 conditional: self.is_conditional(),
                 only_if_unset,
+                preempted_by_include: only_if_unset && self.seen_foreign_include,
                 origin: Origin::File,
             });
         }
@@ -1495,11 +1543,13 @@ impl<'l, 'a> Scanner<'l, 'a> {
 
     fn include(&mut self, i: usize) -> usize {
         let end = expression_end(self.lx, i + 1);
-        self.out.includes.push(Include {
+        let include = Include {
             statement: self.lx.ident(i).unwrap_or("").to_ascii_lowercase(),
             target: parse_value(self.lx, i + 1, end, 0),
             line: self.lx.line(i),
-        });
+        };
+        self.seen_foreign_include |= !include.is_wp_settings();
+        self.out.includes.push(include);
         end
     }
 
@@ -1912,9 +1962,7 @@ fn decode_number(text: &str) -> Value {
 
 /// `'…'`: only `\'` and `\\` are escapes.
 fn decode_single(raw: &str) -> String {
-    let inner = raw
-        .get(1..raw.len().saturating_sub(1))
-        .unwrap_or_default();
+    let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or_default();
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -2008,4 +2056,511 @@ fn push_escape(rest: &[u8], out: &mut Vec<u8>) -> usize {
     }
     out.push(b'\\');
     0
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const DOCKER: &str = include_str!("../../tests/fixtures/wpconfig/docker.php");
+    const SAMPLE: &str = include_str!("../../tests/fixtures/wpconfig/sample.php");
+    const DEBIAN: &str = include_str!("../../tests/fixtures/wpconfig/debian.php");
+    const BITNAMI: &str = include_str!("../../tests/fixtures/wpconfig/bitnami.php");
+    const HAND_EDITED: &str = include_str!("../../tests/fixtures/wpconfig/hand-edited.php");
+
+    /// One line per thing the reader found, in a compact notation:
+    /// `NAME=description [guarded|if]`, `$table_prefix=…`, `eval VAR@n`,
+    /// `require_once …`, `dup NAME`, `!issue@line`, `no php`.
+    fn summary(parsed: &ParsedConfig) -> String {
+        let flag = |guarded: bool, conditional: bool, guard_name: &str| match (guarded, conditional)
+        {
+            (true, _) => format!(" [{guard_name}]"),
+            (false, true) => " [if]".to_string(),
+            (false, false) => String::new(),
+        };
+        let mut parts = Vec::new();
+        for d in &parsed.defines {
+            let flags = flag(d.guarded, d.conditional, "guarded");
+            parts.push(format!("{}={}{flags}", d.name, d.value.describe()));
+        }
+        for a in &parsed.table_prefix_assignments {
+            let flags = flag(a.only_if_unset, a.conditional, "unset");
+            parts.push(format!("$table_prefix={}{flags}", a.value.describe()));
+        }
+        for e in &parsed.evals_env {
+            parts.push(format!("eval {}@{}", e.var, e.defines_before));
+        }
+        for i in &parsed.includes {
+            parts.push(format!("{} {}", i.statement, i.target.describe()));
+        }
+        for name in parsed.duplicates() {
+            parts.push(format!("dup {name}"));
+        }
+        for i in &parsed.issues {
+            let fatal = if i.fatal { "fatal " } else { "" };
+            parts.push(format!("!{fatal}{}@{}", i.message, i.line));
+        }
+        if !parsed.has_php {
+            parts.push("no php".to_string());
+        }
+        parts.join("; ")
+    }
+
+    fn check(input: &str, expected: &str) {
+        assert_eq!(
+            summary(&parse(input.as_bytes())),
+            expected,
+            "input: {input:?}"
+        );
+    }
+
+    #[test]
+    fn reads_the_shapes_found_in_real_files() {
+        let cases: &[(&str, &str)] = &[
+            // Plain defines, both quote styles, spacing, case.
+            ("<?php define('DB_HOST', 'mysql');", r#"DB_HOST=literal "mysql""#),
+            (r#"<?php define("X",'y');"#, r#"X=literal "y""#),
+            ("<?php DEFINE( 'A' , 1 );", "A=literal 1"),
+            ("<?php \\define('A', 1);", "A=literal 1"),
+            ("<?php define('A', true, true);", "A=literal true"),
+            ("<?php define('A', 1,);", "A=literal 1"),
+            ("<?php define('A', TRUE); define('B', False); define('C', NULL);", "A=literal true; B=literal false; C=literal null"),
+            ("<?php define('A', 1.5); define('B', -3); define('C', 0x1F); define('D', 0755); define('E', 1_000);", "A=literal 1.5; B=literal -3; C=literal 31; D=literal 493; E=literal 1000"),
+            ("<?php const DB_HOST = 'x', DB_NAME = 'y';", r#"DB_HOST=literal "x"; DB_NAME=literal "y""#),
+            ("<?php define('WP_' . 'DEBUG', false);", "WP_DEBUG=literal false"),
+            // Quoting and escapes.
+            (r"<?php define('A', 'it\'s \\ \n');", r#"A=literal "it's \\ \\n""#),
+            (r#"<?php define('A', "tab\there \"q\" \$x \x41\101\u{e9}");"#, r#"A=literal "tab\there \"q\" $x AAé""#),
+            (r#"<?php define('A', 'has "double" and // and /* inside');"#, r#"A=literal "has \"double\" and // and /* inside""#),
+            (r#"<?php define('A', "host-$suffix");"#, r#"A=unevaluable `"host-$suffix"`"#),
+            (r#"<?php define('A', "{$cfg['x']}");"#, r#"A=unevaluable `"{$cfg['x']}"`"#),
+            (r#"<?php $a = "{$b["k"]}"; define('A', 1);"#, "A=literal 1"),
+            // Environment reads.
+            ("<?php define( 'DB_HOST', getenv_docker('WORDPRESS_DB_HOST', 'mysql') );", r#"DB_HOST=env WORDPRESS_DB_HOST (default "mysql")"#),
+            ("<?php define( 'WP_DEBUG', !!getenv_docker('WORDPRESS_DEBUG', '') );", r#"WP_DEBUG=bool(env WORDPRESS_DEBUG (default ""))"#),
+            ("<?php define('A', getenv('X'));", "A=env X (getenv)"),
+            ("<?php define('R', getenv('REDIS_HOST') ?: 'redis');", r#"R=env REDIS_HOST (getenv) ?: "redis""#),
+            ("<?php define('A', $_ENV['X'] ?? 'd');", r#"A=env X ($_ENV) ?? "d""#),
+            ("<?php define('A', (bool) getenv('X'));", "A=bool(env X (getenv))"),
+            ("<?php define('A', @getenv('X'));", "A=env X (getenv)"),
+            ("<?php define('A', !false);", "A=not false"),
+            ("<?php define('WP_HOME', 'http://' . $_SERVER['HTTP_HOST'] . '/');", r#"WP_HOME="http://" . $_SERVER["HTTP_HOST"] . "/""#),
+            ("<?php define('A', getenv_docker('X'));", "A=unevaluable `getenv_docker('X')`"),
+            // Things it cannot evaluate, kept as source text.
+            ("<?php define('ABSPATH', dirname(__FILE__) . '/');", "ABSPATH=unevaluable `dirname(__FILE__) . '/'`"),
+            ("<?php define('A', $x ? 1 : 2);", "A=unevaluable `$x ? 1 : 2`"),
+            ("<?php define('A', 1 + 2);", "A=unevaluable `1 + 2`"),
+            ("<?php define('A', [1, 2]);", "A=unevaluable `[1, 2]`"),
+            ("<?php define('A', <<<X\nv\nX);", "A=unevaluable `<<<X\nv\nX`"),
+            // Guards and conditions.
+            ("<?php if ( ! defined( 'ABSPATH' ) ) {\n\tdefine( 'ABSPATH', __DIR__ . '/' );\n}", r#"ABSPATH=constant __DIR__ . "/" [guarded]"#),
+            ("<?php if (!defined('WP_DEBUG')) define('WP_DEBUG', false); define('B', 1);", "WP_DEBUG=literal false [guarded]; B=literal 1"),
+            ("<?php if (!defined('A')): define('A', 1); endif; define('B', 2);", "A=literal 1 [guarded]; B=literal 2"),
+            ("<?php if ( defined( 'WP_CLI' ) ) { define('X', 1); } define('Y', 2);", "X=literal 1 [if]; Y=literal 2"),
+            ("<?php if ($x) { define('A', 1); } else define('A', 2); define('C', 3);", "A=literal 1 [if]; A=literal 2 [if]; C=literal 3"),
+            ("<?php add_filter('x', function($h) { define('IN_CLOSURE', 1); return $h; });", "IN_CLOSURE=literal 1 [if]"),
+            // Duplicates: all kept, PHP keeps the first.
+            ("<?php define('A', 1); define('A', 2);", "A=literal 1; A=literal 2; dup A"),
+            ("<?php define('A', 1); if (!defined('A')) { define('A', 2); }", "A=literal 1; A=literal 2 [guarded]"),
+            // Comments, including ones that contain define(.
+            ("<?php // define('A', 1);\n# define('B', 2);\n/* define('C', 3); */ /** define('D', 4) */ define('E', 5);", "E=literal 5"),
+            ("<?php #[Attr]\ndefine('A', 1);", "A=literal 1"),
+            ("<?php // define('A', 1); ?> define('B', 2); <?php define('C', 3);", "C=literal 3"),
+            // Text outside PHP tags, and the tags themselves.
+            ("define('A', 1); <?php define('B', 2); ?> define('C', 3);", "B=literal 2"),
+            ("define('A', 1);", "no php"),
+            ("", "no php"),
+            ("<? define('A', 1); ?>", "A=literal 1"),
+            ("<?PHP define('A', 1);", "A=literal 1"),
+            // $table_prefix.
+            ("<?php $table_prefix  = 'wp_';", r#"$table_prefix=literal "wp_""#),
+            ("<?php $table_prefix = getenv_docker('WORDPRESS_TABLE_PREFIX', 'wp_');", r#"$table_prefix=env WORDPRESS_TABLE_PREFIX (default "wp_")"#),
+            ("<?php $table_prefix = 'x_'; if (!isset($table_prefix)) { $table_prefix = 'wp_'; }", r#"$table_prefix=literal "x_"; $table_prefix=literal "wp_" [unset]"#),
+            ("<?php $table_prefix ??= 'wp_'; $table_prefix .= 'x';", r#"$table_prefix=literal "wp_" [unset]; $table_prefix=unevaluable `.= 'x'`"#),
+            ("<?php $this->table_prefix = 'no'; $GLOBALS['table_prefix'] = 'no';", ""),
+            // eval() and includes.
+            ("<?php if ($configExtra = getenv_docker('WORDPRESS_CONFIG_EXTRA', '')) { eval($configExtra); }", "eval WORDPRESS_CONFIG_EXTRA@0"),
+            ("<?php define('A', 1); eval(getenv('EXTRA'));", "A=literal 1; eval EXTRA@1"),
+            ("<?php eval($code);", "!eval() of code the reader cannot follow@1"),
+            ("<?php require_once ABSPATH . 'wp-settings.php';", r#"require_once constant ABSPATH . "wp-settings.php""#),
+            ("<?php require_once('/etc/wordpress/config-default.php');", r#"require_once literal "/etc/wordpress/config-default.php""#),
+            // Not defines at all.
+            ("<?php $c->define('A', 1); Config::define('B', 2); function define($a, $b) {}", ""),
+            ("<?php if (defined('A')) {} echo DEFINED;", ""),
+            // Heredoc, nowdoc, backticks: skipped.
+            ("<?php $x = <<<EOT\ndefine('A', 1);\nEOT;\ndefine('B', 2);", "B=literal 2"),
+            ("<?php $x = <<<'EOT'\n  define('A', 1);\n  EOT;\ndefine('B', 2);", "B=literal 2"),
+            ("<?php $x = `define('A', 1)`; define('B', 2);", "B=literal 2"),
+            // Byte-order mark, CRLF, tabs.
+            ("\u{feff}<?php define('A', 1);", "A=literal 1"),
+            ("<?php\r\ndefine('A',\r\n 'b');\r\n", r#"A=literal "b""#),
+            ("<?php\tdefine(\t'A',\t'b'\t);", r#"A=literal "b""#),
+            // Broken input: reports what PHP would choke on, keeps what it can.
+            ("<?php define('A', 'oops);", "!fatal unterminated string@1; !fatal unbalanced brackets@1; !define( without its closing parenthesis@1"),
+            ("<?php define('A', 1); /* define('B', 2);", "A=literal 1; !unterminated comment@1"),
+            ("<?php define('A', 1);\n$x = <<<EOT\nnever closed", "A=literal 1; !fatal unterminated heredoc@2"),
+            ("<?php }}}{{{ define('A', 1);", "A=literal 1 [if]; !fatal unbalanced brackets@1"),
+            ("<?php define($name, 1); define('B');", "!define() with a name the reader cannot evaluate@1; !define() with fewer than two arguments@1"),
+            ("<?php define('A', 1); __halt_compiler(); define('B', 2); 'unterminated", "A=literal 1"),
+            ("\u{0}\u{fffd}<?php\u{0} define('A', 1); \u{7f}", "A=literal 1"),
+        ];
+        for (input, expected) in cases {
+            check(input, expected);
+        }
+    }
+
+    #[test]
+    fn binary_junk_around_a_define_is_tolerated() {
+        let mut bytes = vec![0xff, 0xfe, 0x00, b'<', b'?', b'p', b'h', b'p', b' '];
+        bytes.extend_from_slice(b"define('A', 'b'); \xc3\x28 \x80 define('C', 1);");
+        let parsed = parse(&bytes);
+        // 0x28 after the broken sequence is a `(` that never closes.
+        let expected = r#"A=literal "b"; C=literal 1; !fatal unbalanced brackets@1"#;
+        assert_eq!(summary(&parsed), expected);
+    }
+
+    #[test]
+    fn first_define_wins_and_lines_are_counted() {
+        let parsed = parse(b"<?php\r\n\r\ndefine('A', 1);\n/* two\nlines */\ndefine('A', 2);");
+        let first = parsed.get("A").unwrap();
+        assert_eq!((first.value.clone(), first.line), (Value::Int(1), 3));
+        assert_eq!(parsed.defines[1].line, 6);
+        assert_eq!(parsed.duplicates(), vec!["A".to_string()]);
+    }
+
+    #[test]
+    fn deep_parentheses_are_followed_up_to_a_bound() {
+        let shallow = format!("<?php define('A', {}1{});", "(".repeat(10), ")".repeat(10));
+        check(&shallow, "A=literal 1");
+        let deep = format!(
+            "<?php define('A', {}1{}); define('B', 2);",
+            "(".repeat(500),
+            ")".repeat(500)
+        );
+        let parsed = parse(deep.as_bytes());
+        assert!(matches!(parsed.get("A").unwrap().value, Value::Unknown(_)));
+        assert_eq!(parsed.get("B").unwrap().value, Value::Int(2));
+    }
+
+    #[test]
+    fn official_docker_file() {
+        let parsed = parse(DOCKER.as_bytes());
+        assert_eq!(parsed.defines.len(), 16);
+        assert_eq!(
+            parsed.get("DB_HOST").unwrap().value,
+            Value::Env {
+                source: EnvSource::GetenvDocker,
+                var: "WORDPRESS_DB_HOST".to_string(),
+                default: Some(Box::new(Value::Str("mysql".to_string()))),
+            }
+        );
+        let prefix = parsed.table_prefix().unwrap();
+        assert_eq!(prefix.value.env_vars(), vec!["WORDPRESS_TABLE_PREFIX"]);
+        assert_eq!(parsed.evals_env.len(), 1);
+        assert_eq!(parsed.evals_env[0].var, "WORDPRESS_CONFIG_EXTRA");
+        // The eval runs after WP_DEBUG and before ABSPATH.
+        assert_eq!(parsed.evals_env[0].defines_before, 15);
+        assert_eq!(parsed.unevaluated(), vec!["ABSPATH".to_string()]);
+        assert!(parsed.duplicates().is_empty() && parsed.issues.is_empty());
+        assert_eq!(parsed.foreign_includes().count(), 0);
+        let unset = |_: &str| None;
+        let debug = parsed.get("WP_DEBUG").unwrap().value.resolve(&unset);
+        assert_eq!(debug, Some(Resolved::Bool(false)));
+        let set = |var: &str| (var == "WORDPRESS_DEBUG").then(|| "1".to_string());
+        let debug = parsed.get("WP_DEBUG").unwrap().value.resolve(&set);
+        assert_eq!(debug, Some(Resolved::Bool(true)));
+    }
+
+    #[test]
+    fn wordpress_sample_file() {
+        let parsed = parse(SAMPLE.as_bytes());
+        let names: Vec<&str> = parsed.defines.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names.len(), 16);
+        assert_eq!(names[..4], ["DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST"]);
+        let salt = parsed.get("NONCE_SALT").unwrap();
+        assert_eq!(
+            salt.value,
+            Value::Str("put your unique phrase here".to_string())
+        );
+        assert_eq!(
+            parsed.table_prefix().unwrap().value,
+            Value::Str("wp_".to_string())
+        );
+        assert_eq!(parsed.get("WP_DEBUG").unwrap().value, Value::Bool(false));
+        assert!(parsed.get("ABSPATH").unwrap().guarded);
+        assert_eq!(parsed.unevaluated(), vec!["ABSPATH".to_string()]);
+        assert!(parsed.evals_env.is_empty() && parsed.issues.is_empty());
+    }
+
+    #[test]
+    fn debian_file_only_has_fallbacks_after_its_includes() {
+        let parsed = parse(DEBIAN.as_bytes());
+        // The real settings live in /etc/wordpress/config-*.php: say so.
+        assert_eq!(parsed.foreign_includes().count(), 3);
+        let host = parsed.get("DB_HOST").unwrap();
+        assert!(host.guarded && host.preempted_by_include);
+        assert_eq!(parsed.get("DB_PASSWORD"), None);
+        let prefix = parsed.table_prefix().unwrap();
+        assert!(prefix.only_if_unset && prefix.preempted_by_include);
+        // DEBIAN_FILE in the if/elseif/else branches is no duplicate.
+        assert!(parsed.duplicates().is_empty());
+        assert!(parsed.issues.is_empty(), "{:?}", parsed.issues);
+    }
+
+    #[test]
+    fn bitnami_file() {
+        let parsed = parse(BITNAMI.as_bytes());
+        assert_eq!(
+            parsed.get("DB_HOST").unwrap().value,
+            Value::Str("mariadb:3306".to_string())
+        );
+        let key = parsed.get("LOGGED_IN_KEY").unwrap();
+        assert_eq!(
+            key.value,
+            Value::Str("p}T7w-Bj!Hd@5'Mg#Ur6(Ys=Ck;Ix[O".to_string())
+        );
+        assert_eq!(
+            parsed.unevaluated(),
+            vec![
+                "WP_HOME".to_string(),
+                "WP_SITEURL".to_string(),
+                "ABSPATH".to_string()
+            ]
+        );
+        let temp = parsed.get("WP_TEMP_DIR").unwrap();
+        assert!(
+            !temp.conditional,
+            "after the closures, back at the top level"
+        );
+        assert!(parsed.duplicates().is_empty() && parsed.issues.is_empty());
+    }
+
+    #[test]
+    fn hand_edited_file() {
+        let parsed = parse(HAND_EDITED.as_bytes());
+        let get = |name: &str| parsed.get(name).unwrap().value.clone();
+        assert_eq!(get("DB_PASSWORD"), Value::Str("p@ss'w0rd\\".to_string()));
+        assert_eq!(
+            get("DB_USER"),
+            Value::Str("wpadmin@wordpress-db-rworks".to_string())
+        );
+        assert_eq!(get("DB_CHARSET"), Value::Str("utf8mb4".to_string()));
+        assert_eq!(
+            get("MYSQL_CLIENT_FLAGS"),
+            Value::Const("MYSQLI_CLIENT_SSL".to_string())
+        );
+        assert_eq!(get("WP_DEBUG"), Value::Bool(false), "the first define wins");
+        assert_eq!(parsed.duplicates(), vec!["WP_DEBUG".to_string()]);
+        assert_eq!(
+            parsed.table_prefix().unwrap().value,
+            Value::Str("rw_".to_string())
+        );
+        assert_eq!(parsed.get("DB_HOST").unwrap().line, 10);
+        assert_eq!(
+            parsed
+                .defines
+                .iter()
+                .filter(|d| d.name == "DB_HOST")
+                .count(),
+            1
+        );
+        let redis = get("WP_REDIS_HOST").resolve(&|_| None);
+        assert_eq!(redis, Some(Resolved::Str("redis".to_string())));
+        assert!(parsed.issues.is_empty(), "{:?}", parsed.issues);
+    }
+
+    #[test]
+    fn describe_masks_secrets_and_debug_hides_them() {
+        let parsed = parse(b"<?php define('DB_PASSWORD', 'hunter2' . getenv_docker('X', 'dflt'));");
+        let define = parsed.get("DB_PASSWORD").unwrap();
+        let masked = define.value.describe_masked();
+        assert_eq!(masked, "*** . env X (default ***)");
+        let debug = format!("{parsed:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("dflt"),
+            "{debug}"
+        );
+        assert!(is_secret("SECURE_AUTH_SALT") && is_secret("smtp_pass") && !is_secret("DB_HOST"));
+    }
+
+    #[test]
+    fn resolve_follows_php_conversions() {
+        let env = |var: &str| match var {
+            "ZERO" => Some("0".to_string()),
+            "HOST" => Some("db".to_string()),
+            _ => None,
+        };
+        let cases: &[(&str, Option<Resolved>)] = &[
+            ("getenv('NOPE')", Some(Resolved::Bool(false))),
+            ("$_ENV['NOPE']", Some(Resolved::Null)),
+            (
+                "getenv('ZERO') ?: 'fallback'",
+                Some(Resolved::Str("fallback".to_string())),
+            ),
+            (
+                "getenv('ZERO') ?? 'fallback'",
+                Some(Resolved::Str("0".to_string())),
+            ),
+            (
+                "'tcp://' . getenv_docker('HOST', 'x') . ':' . 3306",
+                Some(Resolved::Str("tcp://db:3306".to_string())),
+            ),
+            ("(int) '12abc'", Some(Resolved::Int(12))),
+            (
+                "(string) true . false . null . 1.0",
+                Some(Resolved::Str("11".to_string())),
+            ),
+            ("!!getenv_docker('ZERO', '1')", Some(Resolved::Bool(false))),
+            ("$_SERVER['HTTP_HOST']", None),
+            ("ABSPATH . 'x'", None),
+        ];
+        for (expression, expected) in cases {
+            let parsed = parse(format!("<?php define('A', {expression});").as_bytes());
+            let value = &parsed.get("A").unwrap().value;
+            assert_eq!(&value.resolve(&env), expected, "{expression}");
+        }
+    }
+
+    #[test]
+    fn normalized_tokens_ignore_comments_and_layout() {
+        let tokens = |text: &str| {
+            let mut out = Vec::new();
+            for_each_normalized_token(text.as_bytes(), &mut |t| out.push(t.to_string()));
+            out
+        };
+        let a = tokens("<?php define( 'A', 1 ); // note\n");
+        let b = tokens("<?php\n/* header */\ndefine('A',1);");
+        assert_eq!(a, b);
+        assert_ne!(a, tokens("<?php define('A', 2);"));
+    }
+
+    /// About 1 MiB: an unclosed `define('A', ` followed by `unit` over and over.
+    fn repeated(unit: &str) -> Vec<u8> {
+        let mut input = b"<?php define('A', ".to_vec();
+        while input.len() < MAX_BYTES {
+            input.extend_from_slice(unit.as_bytes());
+        }
+        input
+    }
+
+    /// About 1 MiB: `define('A', open…open middle close…close); define('B', 1);`.
+    fn nested(open: &str, middle: &str, close: &str) -> Vec<u8> {
+        let n = MAX_BYTES / (open.len() + close.len());
+        let value = format!("{}{middle}{}", open.repeat(n), close.repeat(n));
+        format!("<?php define('A', {value}); define('B', 1);").into_bytes()
+    }
+
+    #[test]
+    fn one_mebibyte_of_unclosed_constructs_returns() {
+        let units = [
+            "define(",
+            "((((",
+            "/*",
+            "{",
+            "}",
+            "<<<A\n",
+            "'",
+            "\"{$",
+            "$a=",
+            "eval($x);",
+            "if (!defined('A')) { ",
+        ];
+        for unit in units {
+            let parsed = parse(&repeated(unit));
+            assert!(parsed.get("A").is_none(), "{unit}");
+        }
+    }
+
+    #[test]
+    fn one_mebibyte_of_nesting_returns_and_reads_what_follows() {
+        let shapes = [
+            ("(", "1", ")"),
+            ("!", "1", ""),
+            ("'a' ?? ", "'z'", ""),
+            ("'a' . ", "'z'", ""),
+            ("getenv_docker('X', ", "'d'", ")"),
+            ("if (!defined('A')) { ", "", "}"),
+        ];
+        for (open, middle, close) in shapes {
+            let parsed = parse(&nested(open, middle, close));
+            assert_eq!(
+                parsed.get("B").map(|d| &d.value),
+                Some(&Value::Int(1)),
+                "{open}"
+            );
+        }
+    }
+
+    const PHP_TOKENS: [&str; 40] = [
+        "<?php ",
+        "?>",
+        "define",
+        "DEFINE",
+        "(",
+        ")",
+        "'A'",
+        "\"B\"",
+        ",",
+        ";",
+        "getenv_docker",
+        "getenv",
+        "$_ENV",
+        "$_SERVER",
+        "[",
+        "]",
+        "{",
+        "}",
+        "!",
+        "!!",
+        "(bool)",
+        ".",
+        "?:",
+        "??",
+        "$table_prefix",
+        "=",
+        "if",
+        "else",
+        "endif",
+        ":",
+        "//",
+        "#",
+        "/*",
+        "*/",
+        "<<<EOT\n",
+        "\nEOT",
+        "'",
+        "\"",
+        "\\",
+        "\n",
+    ];
+
+    proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let parsed = parse(&bytes);
+            let _ = (parsed.duplicates(), parsed.unevaluated(), parsed.table_prefix());
+            for define in &parsed.defines {
+                let _ = (define.value.describe(), define.value.resolve(&|_| Some("1".to_string())));
+            }
+        }
+
+        #[test]
+        fn never_panics_on_php_token_soup(
+            picks in proptest::collection::vec((0..PHP_TOKENS.len(), any::<bool>()), 0..300)
+        ) {
+            let mut text = String::from("<?php ");
+            for (index, space) in picks {
+                text.push_str(PHP_TOKENS[index]);
+                if space {
+                    text.push(' ');
+                }
+            }
+            let parsed = parse(text.as_bytes());
+            for define in &parsed.defines {
+                let _ = (define.value.describe_masked(), define.value.resolve(&|_| None));
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! the command line.
 
 mod cli;
+mod drift;
 mod mysql;
 mod probes;
 mod support;

@@ -347,6 +347,8 @@ pub async fn closed_port() -> SocketAddr {
 pub enum Behaviour {
     Answer(u16, String),
     Hang,
+    /// Accept and close at once, as a container going down does.
+    Drop,
 }
 
 /// A stand-in WordPress whose answer the test changes at will.
@@ -373,6 +375,7 @@ impl StandIn {
                     let mut buffer = [0u8; 4096];
                     let _ = stream.read(&mut buffer).await;
                     match behaviour {
+                        Behaviour::Drop => drop(stream),
                         Behaviour::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
                         Behaviour::Answer(status, body) => {
                             let answer = format!(

@@ -1,0 +1,215 @@
+//! Healing: reacts to the board's verdicts. It notices WordPress restarts (down, then
+//! answering again), counts the ones that did not heal the drift, and trips the
+//! restart-loop breaker after `heal.max_restarts` of them (liveness held, readiness
+//! failing, said loudly). By policy it also writes the golden copy back (`restore`),
+//! or moves the drifted file aside so the image's entrypoint writes a fresh one at
+//! the next restart (`quarantine`, only once readiness has been failing long enough).
+//!
+//! The only code that writes `wp-config.php`. File operations are in `heal/files.rs`.
+
+pub mod files;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+
+use crate::board::{Board, Snapshot};
+use crate::checks::wpconfig::WpConfigCheck;
+use crate::config::{HealConfig, HealPolicy};
+use crate::metrics as m;
+use crate::verdict::{CheckName, Class};
+
+/// What the healer needs.
+pub struct Healer {
+    pub policy: HealConfig,
+    pub path: PathBuf,
+    pub golden: Option<PathBuf>,
+    pub check: Arc<WpConfigCheck>,
+    pub board: Arc<Board>,
+    /// Wakes the wp-config check to verify a repair at once.
+    pub recheck: Arc<Notify>,
+    /// How long readiness must have failed before quarantine moves the file.
+    pub quarantine_after: Duration,
+}
+
+/// The healer's memory between board changes.
+#[derive(Debug, Default)]
+struct Memory {
+    /// WordPress answered at least once: its first start is no restart.
+    seen_up: bool,
+    wordpress_down: bool,
+    unhealed_restarts: u32,
+    tripped: bool,
+    last_attempt: Option<Instant>,
+}
+
+/// How long after a failed repair before trying again: a read-only volume must not
+/// turn into a hot loop of attempts and log lines.
+const RETRY_AFTER: Duration = Duration::from_secs(10);
+
+impl Healer {
+    /// Runs until shutdown, reacting to every change on the board.
+    pub async fn run(self, mut changes: watch::Receiver<u64>, mut shutdown: watch::Receiver<bool>) {
+        let mut memory = Memory::default();
+        loop {
+            let snapshot = self.board.snapshot();
+            self.react(&snapshot, &mut memory).await;
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                _ = shutdown.changed() => return,
+                // A repair that failed is retried even when nothing else changes.
+                _ = tokio::time::sleep(RETRY_AFTER) => {}
+            }
+        }
+    }
+
+    async fn react(&self, snapshot: &Snapshot, memory: &mut Memory) {
+        let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
+        let drifted = wpconfig.effective_class == Class::Drift && !wpconfig.effective.is_ok();
+        self.observe_restart(snapshot, drifted, memory);
+        if !drifted {
+            if memory.tripped || memory.unhealed_restarts > 0 {
+                tracing::info!("wp-config.php is healthy again: restart-loop breaker reset");
+                memory.tripped = false;
+                memory.unhealed_restarts = 0;
+                self.board.set_breaker(false, None);
+            }
+            return;
+        }
+        let due = memory
+            .last_attempt
+            .is_none_or(|at| at.elapsed() >= RETRY_AFTER);
+        match self.policy.policy {
+            HealPolicy::Restart => {}
+            HealPolicy::Restore if due => {
+                memory.last_attempt = Some(Instant::now());
+                self.restore().await;
+            }
+            HealPolicy::Quarantine if due && self.path.exists() => {
+                let failing_for = wpconfig
+                    .failing_since
+                    .map(|since| since.elapsed())
+                    .unwrap_or_default();
+                if failing_for >= self.quarantine_after {
+                    memory.last_attempt = Some(Instant::now());
+                    self.quarantine().await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// WordPress went down and came back: a restart (by the kubelet, or anyone).
+    fn observe_restart(&self, snapshot: &Snapshot, drifted: bool, memory: &mut Memory) {
+        let Some(last) = &snapshot.states[CheckName::WordPress.index()].last else {
+            return;
+        };
+        let down = matches!(
+            last.class,
+            Class::Refused | Class::Timeout | Class::Protocol
+        );
+        if down {
+            memory.wordpress_down = memory.seen_up;
+            return;
+        }
+        if !last.class.is_http_answer() {
+            return;
+        }
+        memory.seen_up = true;
+        if !memory.wordpress_down {
+            return;
+        }
+        memory.wordpress_down = false;
+        metrics::counter!(m::RESTARTS_OBSERVED).increment(1);
+        if !drifted {
+            tracing::info!("WordPress restarted");
+            return;
+        }
+        memory.unhealed_restarts += 1;
+        tracing::warn!(
+            unhealed_restarts = memory.unhealed_restarts,
+            max_restarts = self.policy.max_restarts,
+            "WordPress restarted but wp-config.php still drifts: the restart did not heal it"
+        );
+        if memory.unhealed_restarts >= self.policy.max_restarts && !memory.tripped {
+            memory.tripped = true;
+            let note = format!(
+                "restart-loop breaker tripped: {} restarts of WordPress did not heal the drift of wp-config.php \
+                 (its volume survives restarts). Liveness now holds to stop the loop; readiness keeps failing. \
+                 Repair wp-config.php, or set heal.policy = \"restore\" with a golden copy.",
+                memory.unhealed_restarts
+            );
+            tracing::error!(unhealed_restarts = memory.unhealed_restarts, "{note}");
+            self.board.set_breaker(true, Some(note));
+        }
+    }
+
+    /// Writes the golden copy (else the last copy seen healthy) back, atomically.
+    async fn restore(&self) {
+        let source = match &self.golden {
+            Some(golden) => match tokio::fs::read(golden).await {
+                Ok(bytes) => Some((bytes, None)),
+                Err(error) => {
+                    tracing::error!(golden = %golden.display(), %error, "cannot read the golden copy");
+                    None
+                }
+            },
+            None => self
+                .check
+                .last_good()
+                .map(|good| (good.bytes.clone(), Some(good))),
+        };
+        let Some((bytes, good)) = source else {
+            metrics::counter!(m::HEAL_ACTIONS, "policy" => "restore", "outcome" => "no_source")
+                .increment(1);
+            tracing::error!("cannot restore wp-config.php: no golden copy configured and no healthy copy seen yet");
+            return;
+        };
+        let path = self.path.clone();
+        let forensics = self.policy.forensics_dir.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            files::restore(&path, &bytes, good.as_ref(), forensics.as_deref())
+        })
+        .await
+        .unwrap_or_else(|error| Err(format!("restore task failed: {error}")));
+        match outcome {
+            Ok(kept) => {
+                metrics::counter!(m::HEAL_ACTIONS, "policy" => "restore", "outcome" => "ok")
+                    .increment(1);
+                tracing::warn!(drifted_copy = %kept.display(), "restored wp-config.php from the {} copy", if self.golden.is_some() { "golden" } else { "last healthy" });
+                self.recheck.notify_one();
+            }
+            Err(error) => {
+                metrics::counter!(m::HEAL_ACTIONS, "policy" => "restore", "outcome" => "failed")
+                    .increment(1);
+                tracing::error!(%error, "restoring wp-config.php failed; liveness keeps failing so a restart can try");
+            }
+        }
+    }
+
+    /// Moves the drifted file aside so the next WordPress start writes a fresh one.
+    async fn quarantine(&self) {
+        let path = self.path.clone();
+        let forensics = self.policy.forensics_dir.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || files::quarantine(&path, forensics.as_deref()))
+                .await
+                .unwrap_or_else(|error| Err(format!("quarantine task failed: {error}")));
+        match outcome {
+            Ok(kept) => {
+                metrics::counter!(m::HEAL_ACTIONS, "policy" => "quarantine", "outcome" => "ok")
+                    .increment(1);
+                tracing::warn!(drifted_copy = %kept.display(), "moved the drifted wp-config.php aside; the next WordPress start writes a fresh one");
+                self.recheck.notify_one();
+            }
+            Err(error) => {
+                metrics::counter!(m::HEAL_ACTIONS, "policy" => "quarantine", "outcome" => "failed")
+                    .increment(1);
+                tracing::error!(%error, "quarantine of wp-config.php failed");
+            }
+        }
+    }
+}
