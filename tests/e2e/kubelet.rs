@@ -211,10 +211,6 @@ impl Kubelet {
         self.shared.timeline.counters().restarts
     }
 
-    pub fn container(&self) -> u32 {
-        self.shared.status.borrow().id
-    }
-
     /// Polls `condition` every 20 ms; the real time it took, or an error with the
     /// timeline.
     pub async fn wait_until(

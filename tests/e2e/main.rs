@@ -15,6 +15,8 @@
 //!   `semantic_drift`, `probe_traffic`.
 
 mod kubelet;
+
+mod emulator;
 mod scenario;
 mod sidecar;
 mod support;

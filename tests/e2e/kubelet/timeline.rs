@@ -19,12 +19,6 @@ pub enum ProbeKind {
 }
 
 impl ProbeKind {
-    pub const ALL: [ProbeKind; 3] = [
-        ProbeKind::Startup,
-        ProbeKind::Liveness,
-        ProbeKind::Readiness,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             ProbeKind::Startup => "startup",
@@ -131,10 +125,6 @@ impl Timeline {
 
     pub fn now(&self) -> Duration {
         self.start.elapsed()
-    }
-
-    pub fn scale(&self) -> f64 {
-        self.scale
     }
 
     /// Real seconds → the emulated seconds they stand for.
