@@ -29,7 +29,10 @@ async fn db_name_of_another_database_is_caught_and_healed() {
     // What WordPress itself does: a redirect to its installer, never an error.
     let mut statuses = Vec::new();
     let start = std::time::Instant::now();
-    while start.elapsed() < Duration::from_secs(6) && stage.kubelet.restarts() == 0 {
+    // Until the kill takes the drifted container down (preStop keeps it serving).
+    let timeline = stage.timeline().clone();
+    let died = |e: &crate::kubelet::EventKind| matches!(e, crate::kubelet::EventKind::Died { .. });
+    while start.elapsed() < Duration::from_secs(8) && timeline.first_after(edit, died).is_none() {
         if let Ok((status, _)) = http_get(stage.env.php_addr(), "/").await {
             statuses.push(status);
             if status == 302 {
@@ -76,7 +79,6 @@ async fn db_name_of_another_database_is_caught_and_healed() {
     stage.ok(stage.wait_wordpress(200, Duration::from_secs(5)).await);
     stage.pass(50.0).await;
 
-    let timeline = stage.timeline().clone();
     let kills = timeline.count_after(edit, killing);
     stage.check(
         kills == 1 && stage.kubelet.restarts() == 1,

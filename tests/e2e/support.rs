@@ -75,6 +75,9 @@ impl WpEnv {
             settings,
             vars: BTreeMap::new(),
         };
+        // Whatever an earlier run left behind in this state directory (a test killed
+        // on a timeout) would still listen on its old ports.
+        let _ = env.wpenv(&["down"]);
         if let Err(error) = env.wpenv(&["up"]) {
             // Whatever came up halfway is stopped by the drop.
             panic!(
@@ -125,6 +128,11 @@ impl WpEnv {
             .get(key)
             .cloned()
             .unwrap_or_else(|| panic!("{key} missing from {}/env", self.dir.display()))
+    }
+
+    /// For the drop, which must not panic (the environment may be half up).
+    fn try_var(&self, key: &str) -> Option<&str> {
+        self.vars.get(key).map(String::as_str)
     }
 
     /// The `WORDPRESS_*` variables both containers get (`envFrom`).
@@ -196,7 +204,7 @@ impl WpEnv {
 
     /// The process group of the PHP server (its master and workers).
     pub fn php_group(&self) -> Option<u32> {
-        let pid = std::fs::read_to_string(self.var("WPENV_PHP_PID_FILE")).ok()?;
+        let pid = std::fs::read_to_string(self.try_var("WPENV_PHP_PID_FILE")?).ok()?;
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok()?;
         stat_fields(&stat)?.get(2)?.parse().ok()
     }
