@@ -185,8 +185,9 @@ async fn probes_through_the_sidecar_do_not_reach_wordpress() {
         ours.cpu_ticks,
         per_probe(ours.cpu_ticks, ours.probes),
     );
+    // At least one render per article probe (a probe that timed out is retried).
     assert!(
-        article_ratio == 1.0 && our_ratio <= 0.75,
+        article_ratio >= 1.0 && our_ratio <= 0.75,
         "requests per probe: article {article_ratio:.2}, sidecar {our_ratio:.2}"
     );
 }

@@ -165,11 +165,19 @@ impl WpEnv {
         PathBuf::from(self.var("WPENV_WP_CONFIG_TEMPLATE"))
     }
 
-    /// Edits wp-config.php in place as `sed -i EXPRESSION` does (a new file renamed
-    /// over the old one); panics if nothing changed.
+    /// Edits wp-config.php in place as `sed -i s/SEARCH/REPLACE/` does (a new file
+    /// renamed over the old one); panics unless SEARCH is there to be replaced. (The
+    /// file is not compared afterwards: a sidecar with `restore` may already have put
+    /// it back.)
     pub fn sed(&self, expression: &str) {
         let path = self.wp_config();
-        let before = std::fs::read(&path).expect("read wp-config.php");
+        let search = expression.split('/').nth(1).unwrap_or_default();
+        let before = std::fs::read_to_string(&path).expect("read wp-config.php");
+        assert!(
+            before.contains(search),
+            "{search:?} is not in {}",
+            path.display()
+        );
         let status = Command::new("sed")
             .arg("-i")
             .arg(expression)
@@ -177,8 +185,6 @@ impl WpEnv {
             .status()
             .expect("run sed");
         assert!(status.success(), "sed -i {expression:?} failed");
-        let after = std::fs::read(&path).expect("read wp-config.php");
-        assert_ne!(before, after, "sed -i {expression:?} changed nothing");
     }
 
     pub fn php_stop(&self) -> Result<(), String> {
