@@ -1,13 +1,39 @@
 //! Scenario 2: a database outage of a minute (emulated), the scenario's own MariaDB
-//! stopped with `wpenv.sh db-stop`. Readiness fails and recovers; liveness never
-//! fails a single probe, so there is no restart at all: a restart cannot bring a
-//! database back, and in a real cluster every replica would restart at once.
+//! stopped with `wpenv.sh db-stop`. Readiness fails and recovers; `/livez` never
+//! fails, not even between two probes (it is also read every 25 ms), so there is no
+//! restart at all: a restart cannot bring a database back, and in a real cluster
+//! every replica would restart at once.
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::kubelet::{ProbeKind, ProbeResult};
+use crate::kubelet::{ProbeKind, ProbeResult, Timeline};
 use crate::scenario::*;
-use crate::support::Layout;
+use crate::support::{http_get, Layout};
+
+/// Reads `/livez?verbose` every 25 ms while `watching`; how many reads, and the
+/// failures (when, and the body's first failing line).
+async fn watch_livez(
+    sidecar: SocketAddr,
+    timeline: Arc<Timeline>,
+    watching: Arc<AtomicBool>,
+) -> (usize, Vec<(Duration, String)>) {
+    let mut reads = 0;
+    let mut failures = Vec::new();
+    while watching.load(Ordering::SeqCst) {
+        if let Ok((status, body)) = http_get(sidecar, "/livez?verbose").await {
+            reads += 1;
+            if status != 200 {
+                let line = body.lines().find(|l| l.starts_with("[-]")).unwrap_or("");
+                failures.push((timeline.now(), format!("{status} {line}")));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    (reads, failures)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_fails_readiness_and_restarts_nothing() {
@@ -17,6 +43,15 @@ async fn a_database_outage_fails_readiness_and_restarts_nothing() {
     .await;
     stage.pass(20.0).await;
 
+    // Besides the kubelet's probes (one per 10 emulated seconds), /livez is read every
+    // 25 ms from before the outage until after the recovery: a failure that lasts
+    // less than a probe period still breaks the contract.
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = tokio::spawn(watch_livez(
+        stage.sidecar.addr,
+        stage.timeline().clone(),
+        watching.clone(),
+    ));
     let down = stage
         .kubelet
         .mark("wpenv.sh db-stop: the database goes away");
@@ -50,8 +85,18 @@ async fn a_database_outage_fails_readiness_and_restarts_nothing() {
         .await;
     stage.ok(stage.wait_wordpress(200, Duration::from_secs(5)).await);
     stage.pass(30.0).await;
+    watching.store(false, Ordering::SeqCst);
+    let (reads, livez_failures) = watcher.await.expect("the /livez watcher");
 
     let timeline = stage.timeline().clone();
+    stage.check(
+        livez_failures.is_empty(),
+        &format!(
+            "/livez failed {} of {reads} reads around a database outage; first: {:?}",
+            livez_failures.len(),
+            livez_failures.first()
+        ),
+    );
     let liveness_failures = timeline.count_after(Duration::ZERO, probe_failed(ProbeKind::Liveness));
     stage.check(
         liveness_failures == 0,
