@@ -154,3 +154,61 @@ pub fn describe(config: &Config) -> String {
     text.push('\n');
     text
 }
+
+/// `wp-sentinel wpconfig [PATH]`: what the reader understood (secrets masked) and
+/// the drift against the desired state. Exit 0 no drift, 1 drift or an unusable
+/// file, 2 bad configuration.
+pub fn wpconfig(config: &Config, path: Option<&std::path::Path>) -> (String, i32) {
+    use crate::checks::wpconfig::{from_config, read_bounded, FileRead};
+    use crate::wpconfig::{drift, reader};
+    let mut settings = config.wpconfig.clone();
+    if let Some(path) = path {
+        settings.path = path.to_path_buf();
+    }
+    let check = match from_config(&settings) {
+        Ok(check) => check,
+        Err(error) => return (format!("{error}\n"), EXIT_CONFIG),
+    };
+    let bytes = match read_bounded(check.path(), check.max_bytes()) {
+        FileRead::Bytes(bytes) => bytes,
+        other => return (format!("{}\n", other.describe(check.path())), EXIT_FAIL),
+    };
+    let env = check.environment().clone();
+    let parsed = drift::effective_config(&reader::parse(&bytes), &*env);
+    let mut report = format!("{}: {} bytes\n", check.path().display(), bytes.len());
+    for define in &parsed.defines {
+        let shown = drift::masked_value_description(&define.name, &define.value);
+        let _ = writeln!(
+            report,
+            "  line {:>4}  define {} = {}",
+            define.line, define.name, shown
+        );
+    }
+    if let Some(prefix) = parsed.table_prefix() {
+        let _ = writeln!(
+            report,
+            "  line {:>4}  $table_prefix = {}",
+            prefix.line,
+            prefix.value.describe()
+        );
+    }
+    for name in parsed.unevaluated() {
+        let _ = writeln!(report, "  not evaluated: {name}");
+    }
+    for name in parsed.duplicates() {
+        let _ = writeln!(
+            report,
+            "  defined more than once (PHP keeps the first): {name}"
+        );
+    }
+    let drifts = drift::compare(&parsed, check.desired(), &*env);
+    if drifts.is_empty() {
+        report.push_str("no drift: the file matches the desired settings\n");
+        return (report, EXIT_PASS);
+    }
+    let _ = writeln!(report, "drift in {} key(s):", drifts.len());
+    for item in &drifts {
+        let _ = writeln!(report, "  {item}");
+    }
+    (report, EXIT_FAIL)
+}

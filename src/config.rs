@@ -160,6 +160,9 @@ pub struct HealConfig {
     /// Quarantine waits until readiness has failed this long, so the Service has
     /// stopped sending visitors before `setup-config.php` can be reached.
     pub quarantine_after: Duration,
+    /// With the `restart` policy: once the breaker trips, restore a good copy (the
+    /// golden one, else the last healthy one) instead of only holding liveness.
+    pub restore_after_breaker: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -251,6 +254,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "max_restarts",
             "forensics_dir",
             "quarantine_after",
+            "restore_after_breaker",
         ],
     ),
     ("server", &["max_connections", "header_read_timeout"]),
@@ -551,6 +555,7 @@ impl Validator {
             ),
             max_restarts: self.number("heal.max_restarts", 3, 1, 1000) as u32,
             forensics_dir: self.string("heal.forensics_dir").map(PathBuf::from),
+            restore_after_breaker: self.boolean("heal.restore_after_breaker", false),
             quarantine_after: self.duration(
                 "heal.quarantine_after",
                 secs(15),

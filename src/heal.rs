@@ -83,6 +83,12 @@ impl Healer {
             .last_attempt
             .is_none_or(|at| at.elapsed() >= RETRY_AFTER);
         match self.policy.policy {
+            // Restarts did not heal it; where allowed, write a good copy back instead.
+            HealPolicy::Restart if due && memory.tripped && self.policy.restore_after_breaker => {
+                memory.last_attempt = Some(Instant::now());
+                tracing::warn!("restart-loop breaker tripped: restoring wp-config.php instead (heal.restore_after_breaker)");
+                self.restore().await;
+            }
             HealPolicy::Restart => {}
             HealPolicy::Restore if due => {
                 memory.last_attempt = Some(Instant::now());

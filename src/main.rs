@@ -53,6 +53,12 @@ enum Command {
     },
     /// Print the effective configuration, secrets masked.
     Config,
+    /// Print what the reader understood of wp-config.php (secrets masked) and its
+    /// drift from the desired settings; exit 0 no drift, 1 drift.
+    Wpconfig {
+        /// The file to read [default: the configured wp_config]
+        path: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -99,6 +105,7 @@ fn main() -> ExitCode {
                     emit(runtime.block_on(cli::check(&config, probe.into())))
                 }
                 Command::Config => emit((cli::describe(&config), 0)),
+                Command::Wpconfig { ref path } => emit(cli::wpconfig(&config, path.as_deref())),
                 Command::Probe { .. } => EXIT_CONFIG,
             },
         },

@@ -26,9 +26,12 @@ pub fn watch_parent(file: &Path, trigger: Arc<Notify>) -> Result<FileWatch, noti
         _ => PathBuf::from("."),
     };
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Errors (an overflowed queue) also mean "something changed": re-read.
-        let _ = event;
-        trigger.notify_one();
+        // Reads are no change, and the check's own read of the file would otherwise
+        // wake it again, forever. Errors (an overflowed queue) mean "re-read".
+        let is_read = matches!(&event, Ok(event) if event.kind.is_access());
+        if !is_read {
+            trigger.notify_one();
+        }
     })?;
     watcher.watch(&directory, RecursiveMode::NonRecursive)?;
     Ok(FileWatch {
@@ -150,6 +153,21 @@ mod tests {
         std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data")).unwrap();
         assert!(woken(&trigger).await, "symlink swap");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "<?php // two");
+    }
+
+    #[tokio::test]
+    async fn reading_the_file_is_no_change() {
+        // Regression: the check's own read woke the check again, a busy loop.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wp-config.php");
+        std::fs::write(&file, "<?php").unwrap();
+        let trigger = Arc::new(Notify::new());
+        let _watch = watch_parent(&file, trigger.clone()).unwrap();
+        settle(&trigger).await;
+        for _ in 0..3 {
+            std::fs::read(&file).unwrap();
+        }
+        assert!(!woken(&trigger).await, "reads must not trigger a re-check");
     }
 
     #[test]

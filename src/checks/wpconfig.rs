@@ -177,6 +177,20 @@ impl WpConfigCheck {
         &self.path
     }
 
+    /// What the file must say.
+    pub fn desired(&self) -> &Desired {
+        &self.desired
+    }
+
+    /// The `WORDPRESS_*` lookup the comparison uses.
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
     /// The last copy seen matching the desired state.
     pub fn last_good(&self) -> Option<GoodCopy> {
         self.memory().last_good.clone()

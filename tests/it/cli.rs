@@ -115,3 +115,127 @@ fn probe_exits_by_status() {
     assert_eq!(hung.status.code(), Some(1));
     drop(runtime);
 }
+
+#[test]
+fn wpconfig_shows_what_it_read_and_exits_by_drift() {
+    let official = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wpconfig/docker.php"
+    );
+    let clean = binary()
+        .args(["wpconfig", official])
+        .env("WORDPRESS_DB_HOST", "db:3306")
+        .env("WORDPRESS_DB_PASSWORD", "never-printed")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&clean.stdout);
+    assert_eq!(clean.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("define DB_HOST = env WORDPRESS_DB_HOST"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no drift"), "{stdout}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let drifted = dir.path().join("wp-config.php");
+    let text = std::fs::read_to_string(official).expect("fixture");
+    let text = text.replace(
+        "getenv_docker('WORDPRESS_DB_PASSWORD', 'example password')",
+        "'literal-Pa55'",
+    );
+    std::fs::write(
+        &drifted,
+        text.replace("getenv_docker('WORDPRESS_DB_HOST', 'mysql')", "'hoge'"),
+    )
+    .expect("write");
+    let output = binary()
+        .arg("wpconfig")
+        .arg(&drifted)
+        .env("WORDPRESS_DB_HOST", "db:3306")
+        .env("WORDPRESS_DB_PASSWORD", "never-printed")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "DB_HOST: expected env WORDPRESS_DB_HOST (\"db:3306\"), found literal \"hoge\""
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("DB_PASSWORD: changed"), "{stdout}");
+    assert!(
+        !stdout.contains("never-printed") && !stdout.contains("literal-Pa55"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn sigterm_drains_and_exits_0_and_logs_hold_no_secret() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut child = binary()
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--wordpress-url",
+            "http://127.0.0.1:1/",
+        ])
+        .args(["--wp-config", "/nonexistent/wp-config.php"])
+        .env(
+            "WORDPRESS_DB_HOST",
+            crate::support::mysql_addr().to_string(),
+        )
+        .env("WORDPRESS_DB_USER", "root")
+        .env("WORDPRESS_DB_PASSWORD", "Log-Leak-Canary-42")
+        .env("WP_SENTINEL_SHUTDOWN__DRAIN", "500ms")
+        .env("WP_SENTINEL_MYSQL__INTERVAL", "200ms")
+        .env("RUST_LOG", "debug")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start serve");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let denied = runtime.block_on(crate::support::eventually(
+        std::time::Duration::from_secs(5),
+        || async {
+            tokio::net::TcpStream::connect(addr).await.is_ok()
+                && crate::support::get(addr, "/readyz?verbose", &[])
+                    .await
+                    .body
+                    .contains("Access denied")
+        },
+    ));
+    assert!(denied, "the wrong password is denied by the real MariaDB");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "a clean exit after SIGTERM");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("read logs");
+    assert!(
+        logs.lines().all(|line| line.starts_with('{')),
+        "JSON logs by default:\n{logs}"
+    );
+    assert!(
+        logs.contains("SIGTERM") && logs.contains("draining"),
+        "{logs}"
+    );
+    assert!(logs.contains("access_denied"), "{logs}");
+    assert!(
+        !logs.contains("Log-Leak-Canary-42"),
+        "the password leaked into the logs:\n{logs}"
+    );
+}
