@@ -259,11 +259,15 @@ impl WpEnv {
 
     /// The requests PHP logged after `since` (a `php_log_len`).
     pub fn php_requests_since(&self, since: u64) -> Vec<PhpRequest> {
+        self.php_requests_between(since, u64::MAX)
+    }
+
+    /// The requests PHP logged between two `php_log_len`s.
+    pub fn php_requests_between(&self, since: u64, until: u64) -> Vec<PhpRequest> {
         let bytes = std::fs::read(self.var("WPENV_PHP_LOG")).unwrap_or_default();
-        let start = usize::try_from(since)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        String::from_utf8_lossy(&bytes[start..])
+        let offset = |at: u64| usize::try_from(at).unwrap_or(usize::MAX).min(bytes.len());
+        let (start, end) = (offset(since), offset(until));
+        String::from_utf8_lossy(&bytes[start..end.max(start)])
             .lines()
             .filter_map(PhpRequest::parse)
             .collect()
