@@ -257,12 +257,7 @@ impl WpEnv {
             .unwrap_or(0)
     }
 
-    /// The requests PHP logged after `since` (a `php_log_len`).
-    pub fn php_requests_since(&self, since: u64) -> Vec<PhpRequest> {
-        self.php_requests_between(since, u64::MAX)
-    }
-
-    /// The requests PHP logged between two `php_log_len`s.
+    /// The requests PHP logged between two `php_log_len`s (`u64::MAX`: until now).
     pub fn php_requests_between(&self, since: u64, until: u64) -> Vec<PhpRequest> {
         let bytes = std::fs::read(self.var("WPENV_PHP_LOG")).unwrap_or_default();
         let offset = |at: u64| usize::try_from(at).unwrap_or(usize::MAX).min(bytes.len());
