@@ -12,23 +12,28 @@
 //!
 //! This file holds the public result types and the entry points. Layout of the rest:
 //! - `token.rs`: token kinds and the operators the reader tells apart;
-//! - `lexer.rs`: source text → tokens, one pass, spans only (no copies);
+//! - `lexer.rs` (with `lexer/strings.rs`): source text → tokens, one pass, spans
+//!   only; `bytes.rs`: the word-at-a-time searches of its inner loops;
 //! - `tokens.rs`: the token stream with each bracket's partner;
-//! - `scanner.rs` and `scanner/statements.rs`: tokens → defines, assignments,
+//! - `scanner.rs` (with `scanner/statements.rs`): tokens → defines, assignments,
 //!   `eval`s and includes, with the blocks and guards around them;
-//! - `expr.rs`: token ranges → [`Value`] trees; `literal.rs`: string and number
-//!   literals;
+//! - `expr.rs`: token ranges → [`Value`] trees; `ranges.rs`: where expressions and
+//!   arguments end; `literal.rs`: string and number literals;
 //! - `value.rs`, `describe.rs`, `resolved.rs`: what a [`Value`] means, how it is
-//!   shown, and the concrete [`Resolved`] value with PHP's conversions.
+//!   shown, and the concrete [`Resolved`] value with PHP's conversions;
+//! - `queries.rs`: PHP's rules over a whole [`ParsedConfig`] (first define wins…);
+//! - `tests.rs` (with `tests/`): the table of shapes, fixtures, hostile inputs.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+mod bytes;
 mod describe;
 mod expr;
 mod lexer;
 mod literal;
+mod queries;
+mod ranges;
 mod resolved;
 mod scanner;
 mod token;
@@ -223,13 +228,13 @@ pub fn parse(bytes: &[u8]) -> ParsedConfig {
 /// Calls `visit` with every token PHP would see, in order, leaving out comments and
 /// whitespace; text outside `<?php ?>` is passed with its whitespace removed. Two files
 /// that differ only in comments or layout yield the same sequence: `drift.rs` hashes
-/// it into the normalised fingerprint. Allocates nothing unless the file is not
-/// UTF-8 or has whitespace outside `<?php ?>`.
+/// it into the normalised fingerprint. Tokens are borrowed from `bytes`: it only
+/// allocates for invalid UTF-8, whitespace outside `<?php ?>`, or a lexical problem.
 pub fn for_each_normalized_token(bytes: &[u8], visit: &mut dyn FnMut(&str)) {
     let text = decode(bytes);
     let src = strip_bom(&text);
     let mut squeezed = String::new();
-    for token in lexer::Lexer::new(src) {
+    for token in lexer::Lexer::without_lines(src) {
         let text = token.text(src);
         if token.kind != token::Kind::InlineHtml {
             visit(text);
@@ -258,71 +263,4 @@ fn decode(bytes: &[u8]) -> Cow<'_, str> {
 
 fn strip_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
-}
-
-impl ParsedConfig {
-    /// The define PHP keeps for `name`: the first one in the file.
-    pub fn get(&self, name: &str) -> Option<&Define> {
-        self.defines.iter().find(|define| define.name == name)
-    }
-
-    /// The `$table_prefix` assignment PHP ends up with: the last one, except that an
-    /// assignment that only runs while the variable is unset is skipped once an
-    /// earlier one has set it. Conditions of other `if`s are assumed to hold.
-    pub fn table_prefix(&self) -> Option<&Assignment> {
-        let mut current: Option<&Assignment> = None;
-        for assignment in &self.table_prefix_assignments {
-            if assignment.only_if_unset && current.is_some() {
-                continue;
-            }
-            current = Some(assignment);
-        }
-        current
-    }
-
-    /// Names defined more than once (PHP warns and keeps the first), each listed once.
-    /// A later define guarded by `if (!defined(...))` is no duplicate, and neither are
-    /// two conditional ones (likely `if`/`else` branches, as in Debian's file).
-    pub fn duplicates(&self) -> Vec<String> {
-        // For each name seen: whether one of its defines was unconditional.
-        let mut seen: HashMap<&str, bool> = HashMap::new();
-        let mut reported = HashSet::new();
-        let mut duplicates = Vec::new();
-        for define in &self.defines {
-            let name = define.name.as_str();
-            let earlier_unconditional = seen.get(name).copied();
-            let clash = earlier_unconditional.is_some_and(|u| u || !define.conditional);
-            if clash && !define.guarded && reported.insert(name) {
-                duplicates.push(define.name.clone());
-            }
-            let unconditional = earlier_unconditional.unwrap_or(false) || !define.conditional;
-            seen.insert(name, unconditional);
-        }
-        duplicates
-    }
-
-    /// Names of the effective defines (and `$table_prefix`) whose value the reader
-    /// cannot evaluate: [`Value::Unknown`], constants such as `__DIR__`, `$_SERVER`.
-    pub fn unevaluated(&self) -> Vec<String> {
-        let mut seen = HashSet::new();
-        let mut names: Vec<String> = self
-            .defines
-            .iter()
-            .filter(|define| seen.insert(define.name.as_str()))
-            .filter(|define| !define.value.is_evaluable())
-            .map(|define| define.name.clone())
-            .collect();
-        if self.table_prefix().is_some_and(|a| !a.value.is_evaluable()) {
-            names.push("$table_prefix".to_string());
-        }
-        names
-    }
-
-    /// The includes other than `wp-settings.php`: configuration the reader cannot see
-    /// (Debian's `wp-config.php` only loads `/etc/wordpress/config-*.php`).
-    pub fn foreign_includes(&self) -> impl Iterator<Item = &Include> {
-        self.includes
-            .iter()
-            .filter(|include| !include.is_wp_settings())
-    }
 }

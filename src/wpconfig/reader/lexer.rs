@@ -1,12 +1,16 @@
 //! The lexer: source text → [`Token`]s, one at a time, as an iterator. One pass over
 //! the bytes; each byte is looked at a bounded number of times, and nothing is copied
-//! (a token is a span of the source).
+//! (a token is a span of the source). Comments and string bodies are skipped, and
+//! their line breaks counted, with the word-at-a-time helpers of `bytes.rs`.
 //!
 //! It must not allocate per token, interpret what the tokens mean, or recurse: the
 //! scanner and the normalised fingerprint both sit on top of it.
 
-use super::token::{is_ident_char, is_ident_start, operator_len, Kind, Op, Token};
+use super::bytes::{count_newlines, find_any, find_pair, is_ident_char, is_ident_start};
+use super::token::{operator, Kind, Token};
 use super::Issue;
+
+mod strings;
 
 /// Where the lexer is: in text outside `<?php … ?>`, in PHP code, or done (end of
 /// input, or `__halt_compiler`, after which PHP reads nothing).
@@ -20,8 +24,11 @@ enum Mode {
 pub(super) struct Lexer<'a> {
     bytes: &'a [u8],
     pos: usize,
-    line: u32,
     mode: Mode,
+    /// Whether line breaks are counted (the normalised fingerprint needs no lines).
+    with_lines: bool,
+    /// The 1-based line at `pos`.
+    line: u32,
     /// Lexical problems met so far.
     pub(super) issues: Vec<Issue>,
     /// Whether a PHP open tag was seen.
@@ -41,14 +48,24 @@ impl Iterator for Lexer<'_> {
 }
 
 impl<'a> Lexer<'a> {
+    /// A lexer whose tokens carry their 1-based line.
     pub(super) fn new(src: &'a str) -> Self {
         Lexer {
             bytes: src.as_bytes(),
             pos: 0,
-            line: 1,
             mode: Mode::Html,
+            with_lines: true,
+            line: 1,
             issues: Vec::new(),
             has_php: false,
+        }
+    }
+
+    /// A lexer that does not count line breaks: its tokens and issues all say line 1.
+    pub(super) fn without_lines(src: &'a str) -> Self {
+        Lexer {
+            with_lines: false,
+            ..Lexer::new(src)
         }
     }
 
@@ -56,41 +73,39 @@ impl<'a> Lexer<'a> {
         self.bytes.get(self.pos + offset).copied().unwrap_or(0)
     }
 
-    /// Moves to `end`, counting the newlines passed.
+    /// Moves to `end` (never backwards), counting the line breaks passed.
     fn advance_to(&mut self, end: usize) {
-        let end = end.min(self.bytes.len());
-        let passed = self.bytes.get(self.pos..end).unwrap_or(&[]);
-        let newlines = passed.iter().filter(|&&b| b == b'\n').count();
-        self.line = self
-            .line
-            .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
-        self.pos = end.max(self.pos);
+        let start = self.pos;
+        self.pos = end.min(self.bytes.len()).max(start);
+        if self.with_lines {
+            let passed = self.bytes.get(start..self.pos).unwrap_or(&[]);
+            let newlines = u32::try_from(count_newlines(passed)).unwrap_or(u32::MAX);
+            self.line = self.line.saturating_add(newlines);
+        }
     }
 
     /// The token from the current position to `end`, which may span lines.
     fn token(&mut self, kind: Kind, end: usize) -> Token {
-        let end = end.min(self.bytes.len());
-        let token = Token {
-            kind,
-            start: self.pos,
-            end,
-            line: self.line,
-        };
+        let (start, line) = (self.pos, self.line);
         self.advance_to(end);
-        token
+        Token {
+            kind,
+            start,
+            end: self.pos,
+            line,
+        }
     }
 
     /// Like [`Lexer::token`], for tokens that cannot hold a line break.
     fn flat_token(&mut self, kind: Kind, end: usize) -> Token {
-        let end = end.min(self.bytes.len()).max(self.pos);
-        let token = Token {
+        let start = self.pos;
+        self.pos = end.min(self.bytes.len()).max(start);
+        Token {
             kind,
-            start: self.pos,
-            end,
+            start,
+            end: self.pos,
             line: self.line,
-        };
-        self.pos = end;
-        token
+        }
     }
 
     fn issue(&mut self, message: &str, fatal: bool) {
@@ -108,7 +123,7 @@ impl<'a> Lexer<'a> {
             self.mode = Mode::Done;
             return None;
         }
-        let Some(tag) = find(self.bytes, b"<?", self.pos) else {
+        let Some(tag) = find_pair(self.bytes, self.pos, *b"<?") else {
             self.mode = Mode::Done;
             return Some(self.token(Kind::InlineHtml, self.bytes.len()));
         };
@@ -159,17 +174,17 @@ impl<'a> Lexer<'a> {
 
     /// Whitespace and comments, which PHP ignores.
     fn skip_trivia(&mut self) {
-        loop {
-            let next = self.at(1);
-            match self.at(0) {
+        while let Some(&c) = self.bytes.get(self.pos) {
+            let next = self.bytes.get(self.pos + 1).copied();
+            match c {
                 b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.pos += 1,
                 b'\n' => {
                     self.pos += 1;
                     self.line = self.line.saturating_add(1);
                 }
-                b'#' if next != b'[' => self.line_comment(),
-                b'/' if next == b'/' => self.line_comment(),
-                b'/' if next == b'*' => self.block_comment(),
+                b'#' if next != Some(b'[') => self.line_comment(),
+                b'/' if next == Some(b'/') => self.line_comment(),
+                b'/' if next == Some(b'*') => self.block_comment(),
                 _ => return,
             }
         }
@@ -178,17 +193,22 @@ impl<'a> Lexer<'a> {
     /// `//` or `#` comment: ends at a line break or at `?>` (which closes PHP).
     fn line_comment(&mut self) {
         let mut i = self.pos;
-        while let Some(&c) = self.bytes.get(i) {
-            if c == b'\n' || c == b'\r' || (c == b'?' && self.bytes.get(i + 1) == Some(&b'>')) {
-                break;
+        self.pos = loop {
+            match find_any(self.bytes, i, [b'\n', b'\r', b'?']) {
+                Some(at) if self.bytes.get(at) == Some(&b'?') => {
+                    if self.bytes.get(at + 1) == Some(&b'>') {
+                        break at;
+                    }
+                    i = at + 1;
+                }
+                Some(at) => break at,
+                None => break self.bytes.len(),
             }
-            i += 1;
-        }
-        self.pos = i;
+        };
     }
 
     fn block_comment(&mut self) {
-        match find(self.bytes, b"*/", self.pos + 2) {
+        match find_pair(self.bytes, self.pos + 2, *b"*/") {
             Some(end) => self.advance_to(end + 2),
             None => {
                 self.issue("unterminated comment", false);
@@ -207,64 +227,6 @@ impl<'a> Lexer<'a> {
         }
         self.mode = Mode::Html;
         token
-    }
-
-    fn quoted(&mut self, quote: u8, kind: Kind) -> Token {
-        let mut i = self.pos + 1;
-        while let Some(&c) = self.bytes.get(i) {
-            match c {
-                b'\\' => i += 2,
-                _ if c == quote => return self.token(kind, i + 1),
-                b'{' if quote != b'\'' && self.bytes.get(i + 1) == Some(&b'$') => {
-                    i = skip_interpolation(self.bytes, i);
-                }
-                _ => i += 1,
-            }
-        }
-        self.issue("unterminated string", kind != Kind::Opaque);
-        self.token(Kind::BadStr, self.bytes.len())
-    }
-
-    /// `<<<ID` / `<<<'ID'` / `<<<"ID"` up to a line holding the closing `ID` (PHP 7.3
-    /// rules: it may be indented and followed by anything but an identifier character).
-    /// `None` when this is no heredoc opener, so `<<<` is lexed as operators.
-    fn heredoc(&mut self) -> Option<Token> {
-        let bytes = self.bytes;
-        let mut i = self.pos + 3;
-        while matches!(bytes.get(i), Some(b' ' | b'\t')) {
-            i += 1;
-        }
-        let quote = match bytes.get(i) {
-            Some(&q @ (b'\'' | b'"')) => {
-                i += 1;
-                Some(q)
-            }
-            _ => None,
-        };
-        let id_start = i;
-        if !bytes.get(i).is_some_and(|&c| is_ident_start(c)) {
-            return None;
-        }
-        while bytes.get(i).is_some_and(|&c| is_ident_char(c)) {
-            i += 1;
-        }
-        let id = bytes.get(id_start..i).unwrap_or(&[]);
-        if let Some(q) = quote {
-            if bytes.get(i) != Some(&q) {
-                return None;
-            }
-            i += 1;
-        }
-        match bytes.get(i) {
-            Some(b'\n') => i += 1,
-            Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => i += 2,
-            _ => return None,
-        }
-        let end = heredoc_end(bytes, id, i);
-        if end.is_none() {
-            self.issue("unterminated heredoc", true);
-        }
-        Some(self.token(Kind::Opaque, end.unwrap_or(bytes.len())))
     }
 
     fn variable(&mut self) -> Token {
@@ -337,81 +299,7 @@ impl<'a> Lexer<'a> {
 
     fn op(&mut self) -> Token {
         let rest = self.bytes.get(self.pos..).unwrap_or(&[]);
-        let len = operator_len(rest);
-        let op = Op::classify(rest.get(..len).unwrap_or(&[]));
+        let (op, len) = operator(rest);
         self.flat_token(Kind::Op(op), self.pos + len)
-    }
-}
-
-/// The first `needle` in `haystack` at or after `from`.
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    let mut i = from;
-    loop {
-        let at = i + haystack.get(i..)?.iter().position(|&b| b == first)?;
-        if haystack
-            .get(at + 1..)
-            .is_some_and(|tail| tail.starts_with(rest))
-        {
-            return Some(at);
-        }
-        i = at + 1;
-    }
-}
-
-/// Skips `{$ … }` inside a double-quoted string, where quotes may nest
-/// (`"{$a["key"]}"`). Returns the index after the closing brace.
-fn skip_interpolation(bytes: &[u8], open: usize) -> usize {
-    let mut depth = 0usize;
-    let mut i = open;
-    while let Some(&c) = bytes.get(i) {
-        match c {
-            b'{' => depth += 1,
-            b'}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return i + 1;
-                }
-            }
-            b'\'' | b'"' => {
-                i = skip_simple_quoted(bytes, i);
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
-fn skip_simple_quoted(bytes: &[u8], open: usize) -> usize {
-    let quote = bytes.get(open).copied().unwrap_or(b'"');
-    let mut i = open + 1;
-    while let Some(&c) = bytes.get(i) {
-        if c == b'\\' {
-            i += 2;
-            continue;
-        }
-        if c == quote {
-            return i + 1;
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
-fn heredoc_end(bytes: &[u8], id: &[u8], body_start: usize) -> Option<usize> {
-    let mut line_start = body_start;
-    loop {
-        let mut j = line_start;
-        while matches!(bytes.get(j), Some(b' ' | b'\t')) {
-            j += 1;
-        }
-        let closes = bytes.get(j..).is_some_and(|rest| rest.starts_with(id))
-            && !bytes.get(j + id.len()).is_some_and(|&c| is_ident_char(c));
-        if closes {
-            return Some(j + id.len());
-        }
-        line_start = find(bytes, b"\n", j)? + 1;
     }
 }

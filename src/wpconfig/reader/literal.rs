@@ -5,7 +5,7 @@
 //! that interpolates a variable is not a literal (`None`), and a number it cannot
 //! read stays [`Value::Unknown`].
 
-use super::token::is_ident_start;
+use super::bytes::is_ident_start;
 use super::Value;
 
 /// PHP numeric literal: decimal, `0x`, `0b`, `0o`, legacy octal `0755`, `_`

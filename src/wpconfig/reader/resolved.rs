@@ -8,8 +8,8 @@ use std::fmt;
 
 use super::CastKind;
 
-/// A concrete PHP value: what a [`Value`] evaluates to. Deserialises from a plain
-/// TOML/JSON scalar, so configuration can pin `WP_DEBUG = false`.
+/// A concrete PHP value: what a [`Value`](super::Value) evaluates to. Deserialises
+/// from a plain TOML/JSON scalar, so configuration can pin `WP_DEBUG = false`.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 #[serde(untagged)]
 pub enum Resolved {

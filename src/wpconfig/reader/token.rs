@@ -90,7 +90,7 @@ pub(super) enum Shape {
 
 impl Op {
     /// The operator whose text is `text`.
-    pub(super) fn classify(text: &[u8]) -> Op {
+    fn classify(text: &[u8]) -> Op {
         match text {
             b"(" => Op::ParenOpen,
             b")" => Op::ParenClose,
@@ -134,9 +134,29 @@ impl Op {
     }
 }
 
+/// The operator at the start of `rest`, and how many bytes it takes.
+pub(super) fn operator(rest: &[u8]) -> (Op, usize) {
+    // Brackets and separators, the most common, never start a longer operator.
+    let single = match rest.first() {
+        Some(b'(') => Op::ParenOpen,
+        Some(b')') => Op::ParenClose,
+        Some(b'[') => Op::BracketOpen,
+        Some(b']') => Op::BracketClose,
+        Some(b'{') => Op::BraceOpen,
+        Some(b'}') => Op::BraceClose,
+        Some(b';') => Op::Semicolon,
+        Some(b',') => Op::Comma,
+        _ => {
+            let len = operator_len(rest);
+            return (Op::classify(rest.get(..len).unwrap_or(&[])), len);
+        }
+    };
+    (single, 1)
+}
+
 /// How many bytes the operator at the start of `rest` takes: PHP's three- and
 /// two-character operators (longest first), else one byte.
-pub(super) fn operator_len(rest: &[u8]) -> usize {
+fn operator_len(rest: &[u8]) -> usize {
     let three = rest.get(..3);
     let two = rest.get(..2);
     if matches!(
@@ -195,14 +215,6 @@ impl Token {
     pub(super) fn text(self, src: &str) -> &str {
         src.get(self.start..self.end).unwrap_or("")
     }
-}
-
-pub(super) fn is_ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
-}
-
-pub(super) fn is_ident_char(c: u8) -> bool {
-    is_ident_start(c) || c.is_ascii_digit()
 }
 
 /// `name` lower-cased into `buffer`, when it fits: keywords and the few function

@@ -27,38 +27,17 @@ impl<'a> Tokens<'a> {
         // Real files average well over six bytes per token; this avoids regrowing.
         let capacity = src.len() / 6 + 16;
         let mut tokens = Vec::with_capacity(capacity);
-        let mut partner = Vec::with_capacity(capacity);
-        let mut open: Vec<(usize, Shape)> = Vec::new();
-        let mut unbalanced = None;
+        let mut brackets = Brackets {
+            partner: Vec::with_capacity(capacity),
+            open: Vec::new(),
+            unbalanced: None,
+        };
         for token in lexer.by_ref() {
-            let i = tokens.len();
+            brackets.push(&token);
             tokens.push(token);
-            partner.push(NO_PARTNER);
-            let Kind::Op(op) = token.kind else { continue };
-            match op.bracket() {
-                Some((true, shape)) => open.push((i, shape)),
-                Some((false, shape)) if open.last().is_some_and(|&(_, s)| s == shape) => {
-                    if let Some((o, _)) = open.pop() {
-                        if let Some(slot) = partner.get_mut(o) {
-                            *slot = i;
-                        }
-                        if let Some(slot) = partner.get_mut(i) {
-                            *slot = o;
-                        }
-                    }
-                }
-                Some((false, _)) => {
-                    unbalanced.get_or_insert(token.line);
-                }
-                None => {}
-            }
-        }
-        if let Some(&(o, _)) = open.first() {
-            let line = tokens.get(o).map_or(0, |t: &Token| t.line);
-            unbalanced = Some(unbalanced.map_or(line, |l: u32| l.min(line)));
         }
         let mut issues = lexer.issues;
-        if let Some(line) = unbalanced {
+        if let Some(line) = brackets.unbalanced_line(&tokens) {
             issues.push(Issue {
                 line,
                 message: "unbalanced brackets".to_string(),
@@ -68,7 +47,7 @@ impl<'a> Tokens<'a> {
         Tokens {
             src,
             tokens,
-            partner,
+            partner: brackets.partner,
             issues,
             has_php: lexer.has_php,
         }
@@ -109,5 +88,50 @@ impl<'a> Tokens<'a> {
 
     pub(super) fn partner(&self, i: usize) -> Option<usize> {
         self.partner.get(i).copied().filter(|&p| p != NO_PARTNER)
+    }
+}
+
+/// Pairs brackets as the tokens arrive.
+struct Brackets {
+    /// For each token so far, its partner's index, or [`NO_PARTNER`].
+    partner: Vec<usize>,
+    /// The brackets still open: index and shape.
+    open: Vec<(usize, Shape)>,
+    /// The line of the first closing bracket that matched no opening one.
+    unbalanced: Option<u32>,
+}
+
+impl Brackets {
+    /// Takes the next token (index `partner.len()`).
+    fn push(&mut self, token: &Token) {
+        let i = self.partner.len();
+        self.partner.push(NO_PARTNER);
+        let Kind::Op(op) = token.kind else { return };
+        match op.bracket() {
+            Some((true, shape)) => self.open.push((i, shape)),
+            Some((false, shape)) if self.open.last().is_some_and(|&(_, s)| s == shape) => {
+                if let Some((o, _)) = self.open.pop() {
+                    if let Some(slot) = self.partner.get_mut(o) {
+                        *slot = i;
+                    }
+                    if let Some(slot) = self.partner.get_mut(i) {
+                        *slot = o;
+                    }
+                }
+            }
+            Some((false, _)) => {
+                self.unbalanced.get_or_insert(token.line);
+            }
+            None => {}
+        }
+    }
+
+    /// The earliest line of an unmatched bracket, closing or still open.
+    fn unbalanced_line(&self, tokens: &[Token]) -> Option<u32> {
+        let Some(&(o, _)) = self.open.first() else {
+            return self.unbalanced;
+        };
+        let line = tokens.get(o).map_or(0, |t| t.line);
+        Some(self.unbalanced.map_or(line, |l| l.min(line)))
     }
 }

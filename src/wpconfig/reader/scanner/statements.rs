@@ -7,9 +7,8 @@
 //! anything beyond handing token ranges to the expression parser.
 
 use super::Scanner;
-use crate::wpconfig::reader::expr::{
-    expression_end, parse_value, source_text, split_args, static_string, var_name,
-};
+use crate::wpconfig::reader::expr::{parse_value, static_string, var_name};
+use crate::wpconfig::reader::ranges::{expression_end, source_text, split_args};
 use crate::wpconfig::reader::token::{Kind, Op};
 use crate::wpconfig::reader::{Assignment, Define, EnvEval, Include, Issue, Origin, Value};
 
