@@ -437,6 +437,19 @@ impl Validator {
         }
     }
 
+    /// A path that must name an existing file.
+    fn existing_file(&mut self, key: &str) -> Option<PathBuf> {
+        let path = self.string(key).map(PathBuf::from)?;
+        if !path.is_file() {
+            let label = key_label(key);
+            self.errors.push(format!(
+                "{label}: {} is not a readable file",
+                path.display()
+            ));
+        }
+        Some(path)
+    }
+
     fn boolean(&mut self, key: &str, default: bool) -> bool {
         match self.get(key).cloned() {
             None => default,
@@ -725,16 +738,7 @@ impl Validator {
                 ("verify_identity", TlsMode::VerifyIdentity),
             ],
         );
-        let tls_ca = self.string("mysql.tls_ca").map(PathBuf::from);
-        if let Some(ca) = &tls_ca {
-            if !ca.is_file() {
-                self.errors.push(format!(
-                    "{}: {} is not a readable file",
-                    key_label("mysql.tls_ca"),
-                    ca.display()
-                ));
-            }
-        }
+        let tls_ca = self.existing_file("mysql.tls_ca");
         if tls_ca.is_some() && matches!(tls_mode, TlsMode::Disabled) {
             self.errors.push(format!(
                 "{}: a CA file is set but tls_mode is disabled",
@@ -775,16 +779,7 @@ impl Validator {
         };
         let interval = self.duration("wpconfig.interval", defaults.interval, ms(100), secs(3600));
         let timeout = self.duration("wpconfig.timeout", defaults.timeout, ms(10), secs(60));
-        let golden = self.string("wpconfig.golden").map(PathBuf::from);
-        if let Some(golden) = &golden {
-            if !golden.is_file() {
-                self.errors.push(format!(
-                    "{}: {} is not a readable file",
-                    key_label("wpconfig.golden"),
-                    golden.display()
-                ));
-            }
-        }
+        let golden = self.existing_file("wpconfig.golden");
         WpConfigConfig {
             environment: ImageEnvironment::capture(env),
             enabled: self.boolean("wpconfig.enabled", true),
