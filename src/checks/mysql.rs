@@ -11,7 +11,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use mysql_async::{DriverError, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
 
 use crate::config::{MysqlConfig, TlsMode};
 use crate::verdict::{Class, Observation};
@@ -21,6 +23,9 @@ pub struct MysqlCheck {
     pool: Pool,
     /// For `preferred`: a plain pool used when the server offers no TLS.
     plain_fallback: Option<Pool>,
+    /// The server offered no TLS once: go plain from then on, instead of an aborted
+    /// handshake (counted by the server in `Aborted_connects`) on every run.
+    server_without_tls: AtomicBool,
     deep_check: bool,
     table_prefix: String,
     timeout: Duration,
@@ -35,6 +40,7 @@ impl MysqlCheck {
         MysqlCheck {
             pool: Pool::new(builder(config, tls)),
             plain_fallback,
+            server_without_tls: AtomicBool::new(false),
             deep_check: config.deep_check,
             table_prefix: config.settings.table_prefix.clone(),
             timeout: config.schedule.timeout,
@@ -45,20 +51,7 @@ impl MysqlCheck {
     /// One run, always within the timeout.
     pub async fn run(&self) -> Observation {
         let started = Instant::now();
-        let outcome = tokio::time::timeout(self.timeout, async {
-            match self.probe(&self.pool).await {
-                Err(mysql_async::Error::Driver(
-                    mysql_async::DriverError::NoClientSslFlagFromServer,
-                )) => match &self.plain_fallback {
-                    Some(plain) => self.probe(plain).await,
-                    None => Err(mysql_async::Error::Driver(
-                        mysql_async::DriverError::NoClientSslFlagFromServer,
-                    )),
-                },
-                other => other,
-            }
-        })
-        .await;
+        let outcome = tokio::time::timeout(self.timeout, self.probe_preferring_tls()).await;
         match outcome {
             Ok(Ok(None)) => {
                 Observation::pass(format!("database at {} answers", self.endpoint), started)
@@ -80,6 +73,32 @@ impl MysqlCheck {
                 ),
                 started,
             ),
+        }
+    }
+
+    /// Whether `preferred` found the server without TLS and now goes in plain text.
+    pub fn settled_on_plain_text(&self) -> bool {
+        self.server_without_tls.load(Ordering::Relaxed)
+    }
+
+    /// Probes over TLS, or (mode `preferred`, server without TLS) in plain text.
+    async fn probe_preferring_tls(&self) -> Result<Option<String>, mysql_async::Error> {
+        if let Some(plain) = &self.plain_fallback {
+            if self.server_without_tls.load(Ordering::Relaxed) {
+                return self.probe(plain).await;
+            }
+        }
+        match (self.probe(&self.pool).await, &self.plain_fallback) {
+            (
+                Err(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)),
+                Some(plain),
+            ) => {
+                if !self.server_without_tls.swap(true, Ordering::Relaxed) {
+                    tracing::info!(endpoint = %self.endpoint, "the database offers no TLS: tls_mode preferred goes on in plain text");
+                }
+                self.probe(plain).await
+            }
+            (other, _) => other,
         }
     }
 

@@ -283,3 +283,24 @@ async fn access_denied_fails_readiness_and_holds_liveness_and_no_secret_leaks() 
     sidecar.stop().await.expect("stop");
     db.drop_all().await;
 }
+
+#[tokio::test]
+async fn preferred_tls_settles_on_plain_text_with_a_server_without_tls() {
+    // Regression: every run began with a TLS handshake the server aborted (660
+    // Aborted_connects an hour at the default interval).
+    let db = TestDatabase::create("preferred").await;
+    let env = db.env(&mysql_addr().to_string());
+    let config = config(FAST_DB, &pairs(&env));
+    let check = MysqlCheck::new(&config.mysql);
+    assert!(!check.settled_on_plain_text());
+    for _ in 0..3 {
+        let observation = check.run().await;
+        assert_eq!(observation.class, Class::Ok, "{}", observation.message);
+        assert!(
+            check.settled_on_plain_text(),
+            "after the first run it goes straight to plain text"
+        );
+    }
+    check.disconnect().await;
+    db.drop_all().await;
+}
