@@ -67,9 +67,10 @@ LABEL org.opencontainers.image.title="wp-sentinel" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="scratch"
 
-# The CA bundle lets verify-ca / verify-identity work against public CAs when
-# no WP_SENTINEL_MYSQL__TLS_CA is given; a managed database's CA is better
-# mounted explicitly (see k8s/overlays/article).
+# Without WP_SENTINEL_MYSQL__TLS_CA, verify-ca / verify-identity trust the
+# Mozilla roots compiled into the binary (mysql_async's webpki-roots); a managed
+# database's CA is better mounted explicitly (see k8s/overlays/article). The
+# system bundle is shipped for anything that reads SSL_CERT_FILE.
 COPY --from=builder /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=builder /out/wp-sentinel /wp-sentinel
 

@@ -160,6 +160,9 @@ pub struct HealConfig {
     /// Quarantine waits until readiness has failed this long, so the Service has
     /// stopped sending visitors before `setup-config.php` can be reached.
     pub quarantine_after: Duration,
+    /// With the `restart` policy: once the breaker trips, restore a good copy (the
+    /// golden one, else the last healthy one) instead of only holding liveness.
+    pub restore_after_breaker: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -251,6 +254,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "max_restarts",
             "forensics_dir",
             "quarantine_after",
+            "restore_after_breaker",
         ],
     ),
     ("server", &["max_connections", "header_read_timeout"]),
@@ -347,9 +351,19 @@ fn key_label(key: &str) -> String {
     )
 }
 
+/// A whole number, signed or not: figment reads `2` from an environment variable
+/// as an unsigned number, which `to_i128` alone does not accept.
+fn integer_of(value: &Value) -> Option<i128> {
+    value
+        .to_i128()
+        .or_else(|| value.to_u128().and_then(|n| i128::try_from(n).ok()))
+}
+
 /// Any number, integer or float.
 fn number_of(value: &Value) -> Option<f64> {
-    value.to_i128().map(|n| n as f64).or_else(|| value.to_f64())
+    integer_of(value)
+        .map(|n| n as f64)
+        .or_else(|| value.to_f64())
 }
 
 fn describe(value: &Value) -> String {
@@ -423,6 +437,19 @@ impl Validator {
         }
     }
 
+    /// A path that must name an existing file.
+    fn existing_file(&mut self, key: &str) -> Option<PathBuf> {
+        let path = self.string(key).map(PathBuf::from)?;
+        if !path.is_file() {
+            let label = key_label(key);
+            self.errors.push(format!(
+                "{label}: {} is not a readable file",
+                path.display()
+            ));
+        }
+        Some(path)
+    }
+
     fn boolean(&mut self, key: &str, default: bool) -> bool {
         match self.get(key).cloned() {
             None => default,
@@ -440,7 +467,7 @@ impl Validator {
         let Some(value) = self.get(key).cloned() else {
             return default;
         };
-        let parsed = value.to_i128().or_else(|| match &value {
+        let parsed = integer_of(&value).or_else(|| match &value {
             Value::String(_, text) => text.trim().parse::<i128>().ok(),
             _ => None,
         });
@@ -551,6 +578,7 @@ impl Validator {
             ),
             max_restarts: self.number("heal.max_restarts", 3, 1, 1000) as u32,
             forensics_dir: self.string("heal.forensics_dir").map(PathBuf::from),
+            restore_after_breaker: self.boolean("heal.restore_after_breaker", false),
             quarantine_after: self.duration(
                 "heal.quarantine_after",
                 secs(15),
@@ -668,7 +696,7 @@ impl Validator {
         for item in &items {
             let text = match item {
                 Value::String(_, text) => text.clone(),
-                other => other.to_i128().map(|n| n.to_string()).unwrap_or_default(),
+                other => integer_of(other).map(|n| n.to_string()).unwrap_or_default(),
             };
             match parse_status_range(&text) {
                 Some(range) => ranges.push(range),
@@ -710,16 +738,7 @@ impl Validator {
                 ("verify_identity", TlsMode::VerifyIdentity),
             ],
         );
-        let tls_ca = self.string("mysql.tls_ca").map(PathBuf::from);
-        if let Some(ca) = &tls_ca {
-            if !ca.is_file() {
-                self.errors.push(format!(
-                    "{}: {} is not a readable file",
-                    key_label("mysql.tls_ca"),
-                    ca.display()
-                ));
-            }
-        }
+        let tls_ca = self.existing_file("mysql.tls_ca");
         if tls_ca.is_some() && matches!(tls_mode, TlsMode::Disabled) {
             self.errors.push(format!(
                 "{}: a CA file is set but tls_mode is disabled",
@@ -760,16 +779,7 @@ impl Validator {
         };
         let interval = self.duration("wpconfig.interval", defaults.interval, ms(100), secs(3600));
         let timeout = self.duration("wpconfig.timeout", defaults.timeout, ms(10), secs(60));
-        let golden = self.string("wpconfig.golden").map(PathBuf::from);
-        if let Some(golden) = &golden {
-            if !golden.is_file() {
-                self.errors.push(format!(
-                    "{}: {} is not a readable file",
-                    key_label("wpconfig.golden"),
-                    golden.display()
-                ));
-            }
-        }
+        let golden = self.existing_file("wpconfig.golden");
         WpConfigConfig {
             environment: ImageEnvironment::capture(env),
             enabled: self.boolean("wpconfig.enabled", true),
@@ -799,8 +809,7 @@ impl Validator {
             let pin = match value {
                 Value::Bool(_, b) => Some(PinValue::Bool(*b)),
                 Value::String(_, text) => Some(PinValue::Text(text.clone())),
-                Value::Num(..) => value
-                    .to_i128()
+                Value::Num(..) => integer_of(value)
                     .and_then(|n| i64::try_from(n).ok())
                     .map(PinValue::Int),
                 _ => None,
@@ -1138,6 +1147,27 @@ mod tests {
                 config.mysql.schedule.timeout,
                 Duration::from_secs(3),
                 "the file beats defaults"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn whole_numbers_from_environment_variables_are_accepted() {
+        // Regression: figment reads "2" as an unsigned number, which was rejected.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WP_SENTINEL_HEAL__MAX_RESTARTS", "2");
+            jail.set_env("WP_SENTINEL_MYSQL__TIMEOUT", "3");
+            jail.set_env("WP_SENTINEL_WORDPRESS__FAILURE_THRESHOLD", "4");
+            jail.set_env("WP_SENTINEL_WPCONFIG__PINS__WP_MEMORY_LIMIT", "256");
+            let config =
+                Config::load(None, &Flags::default(), &no_env).map_err(|e| e.to_string())?;
+            assert_eq!(config.heal.max_restarts, 2);
+            assert_eq!(config.mysql.schedule.timeout, Duration::from_secs(3));
+            assert_eq!(config.wordpress.schedule.failure_threshold, 4);
+            assert_eq!(
+                config.wpconfig.pins.get("WP_MEMORY_LIMIT"),
+                Some(&PinValue::Int(256))
             );
             Ok(())
         });

@@ -83,6 +83,12 @@ impl Healer {
             .last_attempt
             .is_none_or(|at| at.elapsed() >= RETRY_AFTER);
         match self.policy.policy {
+            // Restarts did not heal it; where allowed, write a good copy back instead.
+            HealPolicy::Restart if due && memory.tripped && self.policy.restore_after_breaker => {
+                memory.last_attempt = Some(Instant::now());
+                tracing::warn!("restart-loop breaker tripped: restoring wp-config.php instead (heal.restore_after_breaker)");
+                self.restore().await;
+            }
             HealPolicy::Restart => {}
             HealPolicy::Restore if due => {
                 memory.last_attempt = Some(Instant::now());
@@ -107,10 +113,9 @@ impl Healer {
         let Some(last) = &snapshot.states[CheckName::WordPress.index()].last else {
             return;
         };
-        let down = matches!(
-            last.class,
-            Class::Refused | Class::Timeout | Class::Protocol
-        );
+        // Refused or reset: nothing listens, the container is down. A timeout is a
+        // slow or wedged WordPress, not a restart.
+        let down = matches!(last.class, Class::Refused | Class::Protocol);
         if down {
             memory.wordpress_down = memory.seen_up;
             return;

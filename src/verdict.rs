@@ -191,6 +191,8 @@ pub struct CheckState {
     pub consecutive_successes: u32,
     /// When the current run of failures began (the first failing run's start).
     pub failing_since: Option<Instant>,
+    /// When the current run of passes began (the first passing run's start).
+    pub passing_since: Option<Instant>,
 }
 
 impl Default for CheckState {
@@ -203,6 +205,7 @@ impl Default for CheckState {
             consecutive_failures: 0,
             consecutive_successes: 0,
             failing_since: None,
+            passing_since: None,
         }
     }
 }
@@ -221,6 +224,7 @@ impl CheckState {
         let first = self.last.is_none();
         if observation.status == Status::Fail {
             self.consecutive_successes = 0;
+            self.passing_since = None;
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             if self.consecutive_failures == 1 {
                 self.failing_since = Some(observation.started);
@@ -237,6 +241,9 @@ impl CheckState {
             self.consecutive_failures = 0;
             self.failing_since = None;
             self.consecutive_successes = self.consecutive_successes.saturating_add(1);
+            if self.consecutive_successes == 1 {
+                self.passing_since = Some(observation.started);
+            }
             if first
                 || self.consecutive_successes >= thresholds.success
                 || self.effective != Status::Fail
@@ -307,7 +314,11 @@ pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
     match probe {
         Probe::Startup => lines.push(startup_line(wordpress)),
         Probe::Live => {
-            lines.push(live_wordpress_line(wordpress, mysql));
+            lines.push(live_wordpress_line(
+                wordpress,
+                mysql,
+                context.breaker_tripped,
+            ));
             if context.wpconfig_enabled {
                 lines.push(live_wpconfig_line(wpconfig, context.breaker_tripped));
             }
@@ -372,7 +383,7 @@ fn startup_line(wordpress: &CheckState) -> Line {
     }
 }
 
-fn live_wordpress_line(wordpress: &CheckState, mysql: &CheckState) -> Line {
+fn live_wordpress_line(wordpress: &CheckState, mysql: &CheckState, breaker_tripped: bool) -> Line {
     let ok = |reason: &str| Line {
         name: "wordpress",
         ok: true,
@@ -396,25 +407,39 @@ fn live_wordpress_line(wordpress: &CheckState, mysql: &CheckState) -> Line {
             wordpress.effective_message
         )),
         Class::DatabaseError | Class::ServerError | Class::UnexpectedStatus => {
-            blame_wordpress_if_database_is_fine(wordpress, mysql)
+            let line = blame_wordpress_if_database_is_fine(wordpress, mysql);
+            if line.ok || !breaker_tripped {
+                return line;
+            }
+            // Restarts did not heal the drift, and the drift explains these errors:
+            // holding liveness here too is what stops the restart loop.
+            ok(&format!(
+                "{} (restart-loop breaker tripped: liveness held)",
+                line.reason
+            ))
         }
         _ => fail(wordpress.effective_message.clone()),
     }
 }
 
 /// WordPress answered an error. It is WordPress's fault (a restart may help) only if
-/// the sidecar reached the database with the desired settings in a run that started
-/// after WordPress's latest error was seen (the engine triggers that re-check at
-/// once). Anything else, including a database check still under way, holds liveness.
+/// the database was fine all around WordPress's latest error: the sidecar's current
+/// run of database passes began before that error, and one of them started after it
+/// (the engine triggers that re-check at once). An error WordPress saw while the
+/// database was down, read back after the database returned, is not its fault.
+/// Anything else, including a database check still under way, holds liveness.
 fn blame_wordpress_if_database_is_fine(wordpress: &CheckState, mysql: &CheckState) -> Line {
-    let since = wordpress.last.as_ref().map(|last| last.started);
-    let database_fine_after = match (&mysql.last, since) {
-        (Some(last), Some(since)) => {
-            last.status.is_ok() && mysql.effective.is_ok() && last.started >= since
+    let error_at = wordpress.last.as_ref().map(|last| last.started);
+    let database_fine_around = match (&mysql.last, mysql.passing_since, error_at) {
+        (Some(last), Some(passing_since), Some(error_at)) => {
+            last.status.is_ok()
+                && mysql.effective.is_ok()
+                && passing_since <= error_at
+                && last.started >= error_at
         }
         _ => false,
     };
-    if database_fine_after {
+    if database_fine_around {
         Line {
             name: "wordpress",
             ok: false,
@@ -631,6 +656,67 @@ mod tests {
     }
 
     #[test]
+    fn the_outages_last_error_read_after_the_database_returns_is_not_wordpress_fault() {
+        // Regression: the database came back and passed its re-check while WordPress's
+        // latest answer was still the outage's error page.
+        let s = states(&[
+            (M, 0, Class::Ok),
+            (W, 0, Class::Ok),
+            (W, 100, Class::DatabaseError),
+            (M, 110, Class::Unreachable),
+            (W, 200, Class::DatabaseError),
+            (M, 210, Class::Unreachable),
+            (M, 300, Class::Ok),
+        ]);
+        let lines = evaluate(Probe::Live, &s, WITH_FILE);
+        assert!(all_ok(&lines), "{lines:?}");
+    }
+
+    #[test]
+    fn wordpress_is_blamed_again_after_a_database_blip_once_it_errs_with_the_database_fine() {
+        let s = states(&[
+            (M, 0, Class::Ok),
+            (W, 100, Class::DatabaseError),
+            (W, 200, Class::DatabaseError),
+            (M, 210, Class::Unreachable),
+            (M, 300, Class::Ok),
+            (W, 400, Class::DatabaseError),
+            (M, 410, Class::Ok),
+        ]);
+        assert!(!passes(Probe::Live, &s, WITH_FILE));
+    }
+
+    #[test]
+    fn the_breaker_also_holds_wordpress_errors_that_the_drift_explains() {
+        // Regression: with DB_HOST 'hoge' the WordPress line kept failing liveness
+        // after the breaker tripped, so the restart loop went on.
+        let s = states(&[
+            (M, 0, Class::Ok),
+            (C, 0, Class::Drift),
+            (W, 100, Class::DatabaseError),
+            (W, 200, Class::DatabaseError),
+            (M, 210, Class::Ok),
+        ]);
+        assert!(!passes(Probe::Live, &s, WITH_FILE));
+        let tripped = Context {
+            breaker_tripped: true,
+            ..WITH_FILE
+        };
+        assert!(passes(Probe::Live, &s, tripped));
+        assert!(!passes(Probe::Ready, &s, tripped));
+        let wedged = states(&[
+            (M, 0, Class::Ok),
+            (C, 0, Class::Drift),
+            (W, 100, Class::Timeout),
+            (W, 200, Class::Timeout),
+        ]);
+        assert!(
+            !passes(Probe::Live, &wedged, tripped),
+            "a wedge is no drift symptom: still a restart"
+        );
+    }
+
+    #[test]
     fn a_database_blip_below_threshold_does_not_blame_wordpress() {
         // Database check failed once (effective still pass) after WordPress's error.
         let s = states(&[
@@ -645,12 +731,14 @@ mod tests {
     #[test]
     fn other_server_errors_blame_wordpress_only_when_the_database_answers() {
         let fine = states(&[
+            (M, 0, Class::Ok),
             (W, 100, Class::ServerError),
             (W, 200, Class::ServerError),
             (M, 210, Class::Ok),
         ]);
         assert!(!passes(Probe::Live, &fine, WITH_FILE));
         let down = states(&[
+            (M, 0, Class::Ok),
             (W, 100, Class::ServerError),
             (W, 200, Class::ServerError),
             (M, 210, Class::Timeout),

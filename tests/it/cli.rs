@@ -169,3 +169,73 @@ fn wpconfig_shows_what_it_read_and_exits_by_drift() {
         "{stdout}"
     );
 }
+
+#[test]
+fn sigterm_drains_and_exits_0_and_logs_hold_no_secret() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut child = binary()
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--wordpress-url",
+            "http://127.0.0.1:1/",
+        ])
+        .args(["--wp-config", "/nonexistent/wp-config.php"])
+        .env(
+            "WORDPRESS_DB_HOST",
+            crate::support::mysql_addr().to_string(),
+        )
+        .env("WORDPRESS_DB_USER", "root")
+        .env("WORDPRESS_DB_PASSWORD", "Log-Leak-Canary-42")
+        .env("WP_SENTINEL_SHUTDOWN__DRAIN", "500ms")
+        .env("WP_SENTINEL_MYSQL__INTERVAL", "200ms")
+        .env("RUST_LOG", "debug")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start serve");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let denied = runtime.block_on(crate::support::eventually(
+        std::time::Duration::from_secs(5),
+        || async {
+            tokio::net::TcpStream::connect(addr).await.is_ok()
+                && crate::support::get(addr, "/readyz?verbose", &[])
+                    .await
+                    .body
+                    .contains("Access denied")
+        },
+    ));
+    assert!(denied, "the wrong password is denied by the real MariaDB");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "a clean exit after SIGTERM");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("read logs");
+    assert!(
+        logs.lines().all(|line| line.starts_with('{')),
+        "JSON logs by default:\n{logs}"
+    );
+    assert!(
+        logs.contains("SIGTERM") && logs.contains("draining"),
+        "{logs}"
+    );
+    assert!(logs.contains("access_denied"), "{logs}");
+    assert!(
+        !logs.contains("Log-Leak-Canary-42"),
+        "the password leaked into the logs:\n{logs}"
+    );
+}

@@ -446,3 +446,28 @@ async fn a_file_missing_from_the_start_is_not_drift() {
         .await
     );
 }
+
+#[tokio::test]
+async fn with_restore_allowed_the_breaker_restores_instead() {
+    let site = Site::start("golden = \"GOLDEN\"\n[heal]\npolicy = \"restart\"\nmax_restarts = 1\nrestore_after_breaker = true").await;
+    site.sed(
+        "getenv_docker('WORDPRESS_DB_NAME', 'wordpress')",
+        "'wordpress_other'",
+    );
+    assert!(site.becomes("/livez", 503).await);
+    assert!(
+        site.stays("/livez", 503, Duration::from_millis(300)).await,
+        "policy restart: no restore before the breaker"
+    );
+    site.restart_wordpress().await;
+    let restored = eventually(Duration::from_secs(3), || async {
+        std::fs::read_to_string(&site.wp_config).is_ok_and(|text| text == OFFICIAL)
+    })
+    .await;
+    assert!(
+        restored,
+        "after the breaker trips, the golden copy is written back"
+    );
+    assert!(site.becomes("/readyz", 200).await);
+    assert!(site.becomes("/livez", 200).await);
+}

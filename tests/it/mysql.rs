@@ -252,7 +252,11 @@ async fn access_denied_fails_readiness_and_holds_liveness_and_no_secret_leaks() 
     .await;
     assert!(
         eventually(Duration::from_secs(5), || async {
-            sidecar.get("/readyz").await.status == 503
+            sidecar
+                .get("/readyz?verbose")
+                .await
+                .body
+                .contains("Access denied")
         })
         .await
     );

@@ -1,0 +1,264 @@
+//! The self-healing demo, run by `scripts/demo.sh`: the article's scenario on this
+//! machine. A real WordPress and MariaDB (`scripts/wpenv.sh`), the real `wp-sentinel`
+//! binary beside it, and the end-to-end tests' kubelet emulator running the WordPress
+//! container's probes from `k8s/base/deployment.yaml`. Someone `sed`s `DB_HOST` to
+//! `hoge`; the demo prints what happens (first failed probe, the kill and restart,
+//! healthy again), the probe counts and the requests WordPress received, then stops
+//! everything it started.
+//!
+//! Time runs ten times faster than in a cluster (`WP_SENTINEL_DEMO_SCALE`, default
+//! 0.1): each line shows real seconds and the emulated seconds they stand for.
+//! `WP_SENTINEL_BIN` names the sidecar binary (default: beside this example's
+//! directory); `WP_SENTINEL_DEMO_DIR` the state directory (default `target/demo`).
+
+#[allow(dead_code)]
+#[path = "../tests/e2e/kubelet.rs"]
+mod kubelet;
+#[allow(dead_code)]
+#[path = "../tests/e2e/sidecar.rs"]
+mod sidecar;
+#[allow(dead_code)]
+#[path = "../tests/e2e/support.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kubelet::manifest::read_container;
+use kubelet::{EventKind, Kubelet, Options, Outcome, ProbeKind, ProbeResult, Timeline};
+use sidecar::Sidecar;
+use support::{http_get, repo, Layout, PhpContainer, WpEnv};
+
+const MANIFEST: &str = "k8s/base/deployment.yaml";
+const SED_DB_HOST_HOGE: &str = "s/getenv_docker('WORDPRESS_DB_HOST', 'mysql')/'hoge'/";
+
+fn sidecar_binary() -> PathBuf {
+    std::env::var_os("WP_SENTINEL_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.join("wp-sentinel"))
+        })
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| {
+            eprintln!("demo: the wp-sentinel binary was not found; run scripts/demo.sh, or set WP_SENTINEL_BIN");
+            std::process::exit(2);
+        })
+}
+
+fn scale() -> f64 {
+    std::env::var("WP_SENTINEL_DEMO_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v: &f64| *v > 0.0 && *v <= 1.0)
+        .unwrap_or(0.1)
+}
+
+/// Waits for an event after `since`; its time, or `None` after `limit`.
+async fn wait_event(
+    timeline: &Timeline,
+    since: Duration,
+    limit: Duration,
+    matches: impl Fn(&EventKind) -> bool,
+) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(event) = timeline.first_after(since, &matches) {
+            return Some(event.at);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+async fn wait_wordpress(env: &WpEnv, status: u16, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if matches!(http_get(env.php_addr(), "/?demo=check").await, Ok((s, _)) if s == status) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // Everything started is stopped when `run` returns, before the exit.
+    if let Err(error) = run().await {
+        eprintln!("demo: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let scale = scale();
+    let binary = sidecar_binary();
+    let container = read_container(&repo().join(MANIFEST), "wordpress")?;
+    let root = std::env::var_os("WP_SENTINEL_DEMO_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/demo"));
+
+    println!(
+        "wp-sentinel demo: the article's self-healing scenario, {:.0}x faster than real time",
+        1.0 / scale
+    );
+    println!(
+        "setting up WordPress and MariaDB (scripts/wpenv.sh up, state in {}) ...",
+        root.display()
+    );
+    let env = Arc::new(WpEnv::up("article", &root, false));
+    println!(
+        "  WordPress at {}, wp-config.php at {}",
+        env.url("/"),
+        env.wp_config().display()
+    );
+    let sidecar = Sidecar::start(&binary, &env, scale, &[]);
+    sidecar
+        .wait_for("/readyz", 200, Duration::from_secs(20))
+        .await
+        .map_err(|e| format!("the sidecar did not get ready: {e}"))?;
+    println!(
+        "  wp-sentinel serving probes on {} (log: {})",
+        sidecar.addr,
+        sidecar.log.display()
+    );
+    println!("the WordPress container's probes, read from {MANIFEST}:");
+    for probe in &container.probes {
+        println!(
+            "  {:<9} GET :{}{}  period {}s, timeout {}s, failureThreshold {}",
+            probe.kind.as_str(),
+            probe.http.port,
+            probe.http.path,
+            probe.period_seconds,
+            probe.timeout_seconds,
+            probe.failure_threshold
+        );
+    }
+
+    let log_start = env.php_log_len();
+    let options = Options::new(scale, vec![(9090, sidecar.addr), (80, env.php_addr())]);
+    let runtime = Arc::new(PhpContainer {
+        env: env.clone(),
+        layout: Layout::ContainerLayer,
+    });
+    let kubelet = Kubelet::start(&container, options.clone(), runtime)?;
+    let timeline = kubelet.timeline().clone();
+    kubelet
+        .wait_until(Duration::from_secs(20), "pod ready", Kubelet::ready)
+        .await?;
+    tokio::time::sleep(options.scaled(20.0)).await;
+
+    let edit = kubelet.mark("sed -i \"s/.../'hoge'/\" wp-config.php  (DB_HOST = 'hoge')");
+    env.sed(SED_DB_HOST_HOGE);
+    if wait_wordpress(&env, 500, Duration::from_secs(8)).await {
+        kubelet.mark("WordPress answers 500: Error establishing a database connection");
+    }
+    let long = Duration::from_secs(30);
+    let failed = wait_event(&timeline, edit, long, |e| {
+        matches!(
+            e,
+            EventKind::Probe {
+                probe: ProbeKind::Liveness,
+                outcome: Outcome::Failure,
+                ..
+            }
+        )
+    })
+    .await;
+    let killed = wait_event(&timeline, edit, long, |e| {
+        matches!(e, EventKind::Killing { .. })
+    })
+    .await;
+    let started = wait_event(&timeline, edit, long, |e| {
+        matches!(e, EventKind::Started { .. })
+    })
+    .await;
+    let healthy = match started {
+        Some(at) => {
+            wait_event(&timeline, at, long, |e| {
+                matches!(
+                    e,
+                    EventKind::Result {
+                        probe: ProbeKind::Readiness,
+                        to: ProbeResult::Success,
+                        ..
+                    }
+                )
+            })
+            .await
+        }
+        None => None,
+    };
+    if wait_wordpress(&env, 200, Duration::from_secs(10)).await {
+        kubelet.mark("WordPress serves 200 again");
+    }
+    tokio::time::sleep(options.scaled(30.0)).await;
+    let timeline = kubelet.stop().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let requests = env.php_requests_between(log_start, u64::MAX);
+    drop(sidecar);
+    drop(env);
+
+    println!(
+        "\ntimeline (a probe line only when its result differs from the probe's previous one):"
+    );
+    print!("{}", timeline.render(true));
+    let span = |at: Option<Duration>| match at {
+        Some(at) => {
+            let real = at.saturating_sub(edit);
+            format!(
+                "{:>6.1}s emulated ({:.2}s real)",
+                timeline.emulated(real),
+                real.as_secs_f64()
+            )
+        }
+        None => "never".to_string(),
+    };
+    let counters = timeline.counters();
+    println!("\nsummary:");
+    println!("  edit -> first failed liveness probe   {}", span(failed));
+    println!("  edit -> kubelet kills WordPress       {}", span(killed));
+    println!("  edit -> new WordPress container       {}", span(started));
+    println!("  edit -> ready again (healthy)         {}", span(healthy));
+    println!("  restarts: {}", counters.restarts);
+    println!(
+        "  probes sent: startup {}, liveness {}, readiness {} ({} HTTP requests, all to the sidecar)",
+        counters.probes[ProbeKind::Startup.index()],
+        counters.probes[ProbeKind::Liveness.index()],
+        counters.probes[ProbeKind::Readiness.index()],
+        counters.http_requests
+    );
+    let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
+    for request in &requests {
+        let path = request.uri.split('?').next().unwrap_or("").to_string();
+        let who = match path.as_str() {
+            "/wp-login.php" => "the sidecar's checks",
+            "/wp-includes/version.php" => "wpenv.sh waiting for PHP to start",
+            _ if request.uri.contains("demo=check") => "this demo's own checks",
+            _ => "other",
+        };
+        *by_path.entry(format!("GET {path}  ({who})")).or_default() += 1;
+    }
+    println!(
+        "  requests WordPress received meanwhile (PHP's log): {}",
+        requests.len()
+    );
+    for (what, count) in by_path {
+        println!("    {count:>5}  {what}");
+    }
+    println!(
+        "  the article's setup (liveness GET / every 10 s) renders the home page once per probe;\n  \
+         here no probe reaches WordPress: it gets one light request per check interval of the sidecar."
+    );
+    println!(
+        "done: the PHP server and the sidecar are stopped (state kept in {} for a faster next run)",
+        root.display()
+    );
+    if counters.restarts != 1 || healthy.is_none() {
+        return Err("expected exactly one restart and a healthy pod at the end".into());
+    }
+    Ok(())
+}

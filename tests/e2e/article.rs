@@ -1,0 +1,92 @@
+//! Scenario 1, the article's: `DB_HOST` edited to `hoge` in wp-config.php (with
+//! `sed -i`), the docroot in the container's own layer (a restart writes a fresh
+//! wp-config.php). `/livez` fails, the kubelet restarts WordPress exactly once, and
+//! WordPress serves 200 again; the time from the edit to a ready pod is reported.
+
+use std::time::Duration;
+
+use crate::kubelet::{ProbeKind, ProbeResult};
+use crate::scenario::*;
+use crate::support::Layout;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_host_hoge_fails_livez_and_one_restart_heals_it() {
+    let stage = Stage::start("article", scale(0.1), false, Layout::ContainerLayer, |_| {
+        Vec::new()
+    })
+    .await;
+    let timeline = stage.timeline().clone();
+    stage.pass(20.0).await;
+    stage.check(
+        timeline.count_after(Duration::ZERO, probe_failed(ProbeKind::Liveness)) == 0,
+        "liveness failed on a healthy WordPress",
+    );
+
+    let edit = stage
+        .kubelet
+        .mark("sed -i: DB_HOST -> 'hoge' in wp-config.php");
+    stage.env.sed(SED_DB_HOST_HOGE);
+    let broken = stage.ok(stage.wait_wordpress(500, Duration::from_secs(8)).await);
+    stage
+        .kubelet
+        .mark("WordPress answers 500 (Error establishing a database connection)");
+    let first_failure = stage
+        .wait_event(
+            edit,
+            Duration::from_secs(15),
+            "a failed liveness probe after the edit",
+            probe_failed(ProbeKind::Liveness),
+        )
+        .await;
+    let kill = stage
+        .wait_event(edit, Duration::from_secs(15), "the kill", killing)
+        .await;
+    let new_container = stage
+        .wait_event(kill, Duration::from_secs(15), "the new container", started)
+        .await;
+    let healthy = stage
+        .wait_event(
+            new_container,
+            Duration::from_secs(15),
+            "the restarted pod ready",
+            result_changed(ProbeKind::Readiness, ProbeResult::Success),
+        )
+        .await;
+    let serving = stage.ok(stage.wait_wordpress(200, Duration::from_secs(5)).await);
+    stage.kubelet.mark("WordPress serves 200 again");
+
+    // Long enough for a second kill: 3 liveness periods, preStop and a back-off.
+    stage.pass(50.0).await;
+    let kills = timeline.count_after(edit, killing);
+    let restarts = stage.kubelet.restarts();
+    stage.check(
+        kills == 1 && restarts == 1,
+        &format!("expected exactly one restart, got {kills} kills and {restarts} restarts"),
+    );
+    stage.check(stage.kubelet.ready(), "the pod is not ready at the end");
+    stage.check(
+        timeline.count_after(
+            edit,
+            result_changed(ProbeKind::Readiness, ProbeResult::Failure),
+        ) >= 1,
+        "readiness never failed: the broken pod stayed in the Service",
+    );
+    stage.check(
+        timeline.count_after(Duration::ZERO, discarded) == 0,
+        "a probe to the sidecar errored: the sidecar must always answer",
+    );
+    let timeline = stage
+        .finish("scenario 1: DB_HOST=hoge, container layer")
+        .await;
+    println!(
+        "edit -> WordPress 500: {}\nedit -> first failed liveness probe: {}\n\
+         edit -> kill: {}\nedit -> new container: {}\nedit -> ready again (healthy): {}\n\
+         edit -> WordPress 200 seen: {}",
+        span(&timeline, edit, broken),
+        span(&timeline, edit, first_failure),
+        span(&timeline, edit, kill),
+        span(&timeline, edit, new_container),
+        span(&timeline, edit, healthy),
+        span(&timeline, edit, serving),
+    );
+}

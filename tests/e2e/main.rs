@@ -1,0 +1,29 @@
+//! End-to-end tests: the real sidecar binary beside a real WordPress (Debian's
+//! package under `php -S`) and a real MariaDB, probed by a kubelet emulator that reads
+//! the WordPress container's probes from `k8s/base/deployment.yaml`. Each scenario
+//! provisions its own environment with `scripts/wpenv.sh` (state under
+//! `target/tmp/e2e/<scenario>`, fresh ports, a database and user of its own) and
+//! leaves nothing running. They need root, as `scripts/wpenv.sh` does.
+//!
+//! Layout:
+//! - `kubelet`: the probe emulator (`kubelet/http.rs`, `manifest.rs`, `timeline.rs`).
+//! - `emulator`: the emulator's own tests against a stand-in server.
+//! - `support`: wpenv.sh, PHP's log and process group, the PHP "container".
+//! - `sidecar`: the wp-sentinel child process.
+//! - `scenario`: the stage each scenario plays on, and its waits.
+//! - one file per scenario: `article`, `outage`, `shared_volume`, `wedge`,
+//!   `semantic_drift`, `probe_traffic`.
+
+mod kubelet;
+
+mod emulator;
+mod scenario;
+mod sidecar;
+mod support;
+
+mod article;
+mod outage;
+mod probe_traffic;
+mod semantic_drift;
+mod shared_volume;
+mod wedge;
