@@ -44,11 +44,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?,
         Some(_) => return Err(usage.into()),
     };
-    runtime.block_on(serve(&address))
+    // The accept loop runs as a task on a worker, as the sidecar's does (spawned by
+    // `run`), not on the thread that called `block_on`: each connection's task then
+    // starts on the accepting worker instead of waking another thread.
+    runtime.block_on(async move { tokio::spawn(serve(address)).await })??;
+    Ok(())
 }
 
-async fn serve(address: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = TcpListener::bind(address).await?;
+async fn serve(address: String) -> std::io::Result<()> {
+    let listener = TcpListener::bind(&address).await?;
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.keep_alive(true);
     loop {

@@ -617,9 +617,10 @@ def main():
     block = render(results, charts_rel, args.command)
     with open(args.markdown) as handle:
         text = handle.read()
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END),
-                      lambda _: f"{BEGIN}\n{block}\n{END}", text, flags=re.S)
+    # The markers count only on lines of their own (prose may name them).
+    pattern = re.compile("^" + re.escape(BEGIN) + "$.*?^" + re.escape(END) + "$", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: f"{BEGIN}\n{block}\n{END}", text, count=1)
     else:
         text = text.rstrip("\n") + f"\n\n{BEGIN}\n{block}\n{END}\n"
     with open(args.markdown, "w") as handle:
