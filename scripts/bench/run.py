@@ -444,10 +444,32 @@ class Bench:
                     measured[name]["not_200"] = bad or client.get("failures")
             rounds.append(measured)
         self.results["per_probe"] = {"rounds": rounds, "exec_command": self.exec_command()}
+        self.results["paired"] = self.paired_blocks(groups)
         self.hyperfine_exec()
         stop(sidecar)
         for owned in floors.values():
             stop(owned)
+
+    def paired_blocks(self, groups):
+        """The sidecar and the floors, back to back in short blocks, many times: a
+        ratio taken between neighbouring blocks sees the same noise on both sides,
+        so its median resists the other tenants of the machine better than whole
+        rounds do."""
+        a = self.args
+        log(f"per-probe cost: {a.blocks} paired blocks of {a.n_block} probes, sidecar against the floors")
+        targets = [("readyz", self.sidecar_port, "/readyz", "sidecar")] + [
+            (name, port, "/", name) for name, port in self.floor_ports.items()]
+        blocks = []
+        for index in range(a.blocks):
+            block = {}
+            order = targets if index % 2 == 0 else targets[::-1]
+            for name, port, path, group in order:
+                before = groups[group].read()
+                client = self.run_client(port, path, a.n_block)
+                after = groups[group].read()
+                block[name] = Group.delta_ns(before, after) / client["count"] / 1e3
+            blocks.append(block)
+        return blocks
 
     def start_floors(self, cpu=None):
         floors = {}
@@ -737,6 +759,8 @@ def main():
     parser.add_argument("--n-login", type=int, default=100)
     parser.add_argument("--n-exec", type=int, default=40)
     parser.add_argument("--n-fast", type=int, default=2000)
+    parser.add_argument("--blocks", type=int, default=20)
+    parser.add_argument("--n-block", type=int, default=300)
     parser.add_argument("--quiet", type=float, default=60)
     parser.add_argument("--quiet-baseline", type=float, default=30)
     parser.add_argument("--starts", type=int, default=10)
