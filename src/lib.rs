@@ -6,7 +6,7 @@
 //! never wait on I/O; only the check loops and the healer do I/O.
 //!
 //! Layout:
-//! - `config`: the only file that knows figment; raw layers → validated `Config`.
+//! - `config`: the only module that knows figment; raw layers → validated `Config`.
 //! - `wordpress_env`: the `WORDPRESS_*` variables as the official image reads them.
 //! - `secret`: a string that never prints itself.
 //! - `verdict`: pure rules: hysteresis, and how check states map to the probes.
@@ -15,6 +15,7 @@
 //! - `checks`: `wordpress` (HTTP), `mysql` (the only MySQL code), `wpconfig` (the file).
 //! - `wpconfig`: the pure `wp-config.php` reader and drift comparison.
 //! - `server`: routes and bodies; `metrics`: names and recorder.
+//! - `heal`: restart detection, the breaker, restore and quarantine; `watch`: inotify.
 //! - `shutdown`, `logging`, `cli`: the process around it.
 
 pub mod board;

@@ -1,0 +1,57 @@
+//! `wp-sentinel config`: the validated configuration as people read it, one line
+//! per section, with the database password masked.
+//!
+//! It must not print any secret, and must not read anything but the [`Config`] it is
+//! given (no environment, no files).
+
+use std::collections::BTreeSet;
+
+use super::{Config, Schedule};
+
+/// The configuration as people read it, secrets masked (for `wp-sentinel config`).
+pub fn describe_config(config: &Config) -> String {
+    let db = &config.mysql.settings;
+    let schedule = |s: &Schedule| {
+        format!(
+            "interval = {:?}, timeout = {:?}, jitter = {:?}, failure_threshold = {}, success_threshold = {}",
+            s.interval, s.timeout, s.jitter, s.failure_threshold, s.success_threshold
+        )
+    };
+    let statuses: Vec<String> = config
+        .wordpress
+        .expected_statuses
+        .iter()
+        .map(|r| {
+            if r.low == r.high {
+                r.low.to_string()
+            } else {
+                format!("{}-{}", r.low, r.high)
+            }
+        })
+        .collect();
+    let pins: BTreeSet<String> = config
+        .wpconfig
+        .pins
+        .iter()
+        .map(|(name, value)| format!("{name} = {value:?}"))
+        .collect();
+    let lines = [
+        format!("listen = {}", config.listen),
+        format!("wordpress_url = {}", config.wordpress.url),
+        format!("wp_config = {}", config.wpconfig.path.display()),
+        format!("[wordpress] host_header = {:?}, forwarded_proto = {:?}", config.wordpress.host_header, config.wordpress.forwarded_proto),
+        format!("[wordpress] expected_statuses = {}, body_limit = {}", statuses.join(","), config.wordpress.body_limit),
+        format!("[wordpress] {}", schedule(&config.wordpress.schedule)),
+        format!("[mysql] enabled = {}, host = {} ({}), user = {:?}, password = ***, database = {:?}, table_prefix = {:?}",
+            config.mysql.enabled, db.host_raw, db.endpoint, db.user, db.name, db.table_prefix),
+        format!("[mysql] tls_mode = {}, tls_ca = {:?}, deep_check = {}", config.mysql.tls_mode.as_str(), config.mysql.tls_ca, config.mysql.deep_check),
+        format!("[mysql] {}", schedule(&config.mysql.schedule)),
+        format!("[wpconfig] enabled = {}, golden = {:?}, max_bytes = {}, interval = {:?}", config.wpconfig.enabled, config.wpconfig.golden, config.wpconfig.max_bytes, config.wpconfig.schedule.interval),
+        format!("[wpconfig] pins = {{{}}}", pins.into_iter().collect::<Vec<_>>().join(", ")),
+        format!("[heal] policy = {}, max_restarts = {}, forensics_dir = {:?}", config.heal.policy.as_str(), config.heal.max_restarts, config.heal.forensics_dir),
+        format!("[server] max_connections = {}, header_read_timeout = {:?}", config.server.max_connections, config.server.header_read_timeout),
+        format!("[shutdown] drain = {:?}, deadline = {:?}", config.shutdown.drain, config.shutdown.deadline),
+        format!("[log] format = {:?}, level = {:?}", config.log.format, config.log.level),
+    ];
+    lines.join("\n")
+}

@@ -1,0 +1,245 @@
+//! How the checks' latest states map to the three probes (`/livez`, `/readyz`,
+//! `/startupz`): the cause-aware rules that are the product (see `verdict.rs`).
+//!
+//! Pure logic: it reads [`CheckState`]s and a [`Context`] and returns lines; it must
+//! not do I/O, look at a clock, or change any state.
+
+use super::{CheckName, CheckState, Class, Status};
+
+/// A probe's verdict on one check, as listed by `?verbose`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub name: &'static str,
+    pub ok: bool,
+    pub reason: String,
+}
+
+/// Which probe is asking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Probe {
+    Live,
+    Ready,
+    Startup,
+}
+
+impl Probe {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Probe::Live => "live",
+            Probe::Ready => "ready",
+            Probe::Startup => "startup",
+        }
+    }
+}
+
+/// Everything the mapping needs besides the check states.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context {
+    pub draining: bool,
+    /// The restart-loop breaker has tripped: drift no longer fails liveness.
+    pub breaker_tripped: bool,
+    /// Whether the wp-config check is enabled (a missing file is expected in the
+    /// seed's layout, where the sidecar cannot see the docroot).
+    pub wpconfig_enabled: bool,
+    /// Whether the database check is enabled. Without it nobody can confirm the
+    /// database is fine, so WordPress is never blamed for database errors.
+    pub mysql_enabled: bool,
+}
+
+/// The states of all checks, indexed by `CheckName::index`.
+pub type States = [CheckState; 3];
+
+/// The lines of one probe. A probe passes when every line is ok.
+pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
+    let wordpress = &states[CheckName::WordPress.index()];
+    let mysql = &states[CheckName::Mysql.index()];
+    let wpconfig = &states[CheckName::WpConfig.index()];
+    let mut lines = Vec::with_capacity(4);
+    match probe {
+        Probe::Startup => lines.push(startup_line(wordpress)),
+        Probe::Live => {
+            lines.push(live_wordpress_line(
+                wordpress,
+                mysql,
+                context.breaker_tripped,
+            ));
+            if context.wpconfig_enabled {
+                lines.push(live_wpconfig_line(wpconfig, context.breaker_tripped));
+            }
+        }
+        Probe::Ready => {
+            lines.push(plain_line(CheckName::WordPress, wordpress));
+            if context.mysql_enabled {
+                lines.push(plain_line(CheckName::Mysql, mysql));
+            }
+            if context.wpconfig_enabled {
+                let mut line = plain_line(CheckName::WpConfig, wpconfig);
+                if context.breaker_tripped && line.ok {
+                    line.ok = false;
+                    line.reason =
+                        "restart-loop breaker tripped: restarts did not heal the drift".into();
+                }
+                lines.push(line);
+            }
+            lines.push(Line {
+                name: "shutdown",
+                ok: !context.draining,
+                reason: if context.draining {
+                    "draining: the sidecar is shutting down".into()
+                } else {
+                    String::new()
+                },
+            });
+        }
+    }
+    lines
+}
+
+fn plain_line(name: CheckName, state: &CheckState) -> Line {
+    Line {
+        name: name.as_str(),
+        ok: state.effective.is_ok(),
+        // A plain pass needs no story; a warn or a failure says why.
+        reason: if state.effective == Status::Pass {
+            String::new()
+        } else {
+            state.effective_message.clone()
+        },
+    }
+}
+
+fn startup_line(wordpress: &CheckState) -> Line {
+    // Any HTTP answer from PHP means the container started, even the database-error
+    // page: a deploy during a database outage must not turn into a restart loop.
+    let answered = wordpress
+        .last
+        .as_ref()
+        .is_some_and(|last| last.class.is_http_answer());
+    let reason = match &wordpress.last {
+        Some(last) if !answered => last.message.clone(),
+        None => "WordPress not checked yet".to_string(),
+        Some(_) => String::new(),
+    };
+    Line {
+        name: "wordpress",
+        ok: answered,
+        reason,
+    }
+}
+
+fn live_wordpress_line(wordpress: &CheckState, mysql: &CheckState, breaker_tripped: bool) -> Line {
+    let ok = |reason: &str| Line {
+        name: "wordpress",
+        ok: true,
+        reason: reason.to_string(),
+    };
+    let fail = |reason: String| Line {
+        name: "wordpress",
+        ok: false,
+        reason,
+    };
+    if wordpress.effective != Status::Fail {
+        return ok("");
+    }
+    match wordpress.effective_class {
+        // Not checked yet: liveness starts as success in the kubelet too.
+        Class::Pending => ok("not checked yet"),
+        // Maintenance mode is alive, just not ready.
+        Class::Maintenance => ok("maintenance mode"),
+        Class::Refused | Class::Timeout | Class::Protocol | Class::Internal => fail(format!(
+            "WordPress is not answering: {}",
+            wordpress.effective_message
+        )),
+        Class::DatabaseError | Class::ServerError | Class::UnexpectedStatus => {
+            let line = blame_wordpress_if_database_is_fine(wordpress, mysql);
+            if line.ok || !breaker_tripped {
+                return line;
+            }
+            // Restarts did not heal the drift, and the drift explains these errors:
+            // holding liveness here too is what stops the restart loop.
+            ok(&format!(
+                "{} (restart-loop breaker tripped: liveness held)",
+                line.reason
+            ))
+        }
+        _ => fail(wordpress.effective_message.clone()),
+    }
+}
+
+/// WordPress answered an error. It is WordPress's fault (a restart may help) only if
+/// the database was fine all around WordPress's latest error: the sidecar's current
+/// run of database passes began before that error, and one of them started after it
+/// (the engine triggers that re-check at once). An error WordPress saw while the
+/// database was down, read back after the database returned, is not its fault.
+/// Anything else, including a database check still under way, holds liveness.
+fn blame_wordpress_if_database_is_fine(wordpress: &CheckState, mysql: &CheckState) -> Line {
+    let error_at = wordpress.last.as_ref().map(|last| last.started);
+    let database_fine_around = match (&mysql.last, mysql.passing_since, error_at) {
+        (Some(last), Some(passing_since), Some(error_at)) => {
+            last.status.is_ok()
+                && mysql.effective.is_ok()
+                && passing_since <= error_at
+                && last.started >= error_at
+        }
+        _ => false,
+    };
+    if database_fine_around {
+        Line {
+            name: "wordpress",
+            ok: false,
+            reason: format!(
+                "{} while the database answers with the desired settings: WordPress itself is broken",
+                wordpress.effective_message
+            ),
+        }
+    } else if mysql.effective == Status::Fail {
+        Line {
+            name: "wordpress",
+            ok: true,
+            reason: format!(
+                "{} (database is down: not WordPress's fault)",
+                wordpress.effective_message
+            ),
+        }
+    } else {
+        Line {
+            name: "wordpress",
+            ok: true,
+            reason: format!(
+                "{} (re-checking the database before blaming WordPress)",
+                wordpress.effective_message
+            ),
+        }
+    }
+}
+
+fn live_wpconfig_line(wpconfig: &CheckState, breaker_tripped: bool) -> Line {
+    let drifted = wpconfig.effective == Status::Fail && wpconfig.effective_class == Class::Drift;
+    if drifted && breaker_tripped {
+        return Line {
+            name: "wpconfig",
+            ok: true,
+            reason: format!(
+                "{} (restart-loop breaker tripped: liveness held, readiness failing)",
+                wpconfig.effective_message
+            ),
+        };
+    }
+    // A file problem (missing, unreadable) fails liveness only when it is drift the
+    // restart can fix; the check itself classifies a missing file as drift when the
+    // layout says a restart regenerates it.
+    Line {
+        name: "wpconfig",
+        ok: !drifted,
+        reason: if drifted {
+            wpconfig.effective_message.clone()
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// Whether all lines pass.
+pub fn all_ok(lines: &[Line]) -> bool {
+    lines.iter().all(|line| line.ok)
+}
