@@ -146,7 +146,10 @@ fn builder(config: &MysqlConfig, tls: Option<SslOpts>) -> OptsBuilder {
     let pool = PoolOpts::default()
         .with_constraints(constraints)
         .with_inactive_connection_ttl(Duration::from_secs(60))
-        .with_ttl_check_interval(Duration::from_secs(30));
+        .with_ttl_check_interval(Duration::from_secs(30))
+        // A ping and a SELECT leave no session state: resetting the connection each
+        // time it goes back to the pool would be one more command per check.
+        .with_reset_connection(false);
     let builder = OptsBuilder::default()
         .user(Some(settings.user.clone()))
         .pass(Some(settings.password.expose().to_string()))
