@@ -43,6 +43,7 @@ fn healthy_state() -> AppState {
     AppState {
         board,
         metrics: wp_sentinel::metrics::install(),
+        witness: Arc::new(wp_sentinel::heal::witness::LivenessWitness::new(3)),
     }
 }
 

@@ -170,6 +170,9 @@ pub struct HealConfig {
     pub policy: HealPolicy,
     /// Restarts that did not heal before the breaker trips.
     pub max_restarts: u32,
+    /// WordPress's `livenessProbe.failureThreshold`: that many failed `/livez`
+    /// answers in a row to the kubelet are its restart order.
+    pub liveness_failure_threshold: u32,
     /// Where drifted copies are kept (default: beside the file).
     pub forensics_dir: Option<PathBuf>,
     /// Quarantine waits until readiness has failed this long, so the Service has
@@ -267,6 +270,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
         &[
             "policy",
             "max_restarts",
+            "liveness_failure_threshold",
             "forensics_dir",
             "quarantine_after",
             "restore_after_breaker",

@@ -1,5 +1,7 @@
-//! Healing: reacts to the board's verdicts. It notices WordPress restarts (down, then
-//! answering again), counts the ones that did not heal the drift, and trips the
+//! Healing: reacts to the board's verdicts. It learns of WordPress restarts from the
+//! kubelet's own liveness probes (`heal/witness.rs`: the `failureThreshold`-th failure
+//! in a row answered to `kube-probe` is the kill) and, as a second witness, from
+//! polling (down, then answering again); it counts the ones that did not heal the drift, and trips the
 //! restart-loop breaker after `heal.max_restarts` of them (liveness held, readiness
 //! failing, said loudly). By policy it also writes the golden copy back (`restore`),
 //! or moves the drifted file aside so the image's entrypoint writes a fresh one at
@@ -8,6 +10,7 @@
 //! The only code that writes `wp-config.php`. File operations are in `heal/files.rs`.
 
 pub mod files;
+pub mod witness;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,14 +36,23 @@ pub struct Healer {
     pub recheck: Arc<Notify>,
     /// How long readiness must have failed before quarantine moves the file.
     pub quarantine_after: Duration,
+    /// The kubelet's restart orders, read off the liveness probes the server answered.
+    pub witness: Arc<witness::LivenessWitness>,
 }
 
 /// The healer's memory between board changes.
 #[derive(Debug, Default)]
-struct Memory {
+struct HealerMemory {
     /// WordPress answered at least once: its first start is no restart.
     seen_up: bool,
     wordpress_down: bool,
+    /// The kubelet's restart orders already handled.
+    orders_seen: u64,
+    /// A restart the kubelet ordered that polling has not yet seen happen: the next
+    /// "down, then up" polling sees is that one, not another.
+    order_pending: bool,
+    /// Restarts of WordPress during the current drift: ordered by the kubelet while
+    /// the drift was there, or seen by polling with the drift still there after.
     unhealed_restarts: u32,
     tripped: bool,
     last_attempt: Option<Instant>,
@@ -53,12 +65,16 @@ const RETRY_AFTER: Duration = Duration::from_secs(10);
 impl Healer {
     /// Runs until shutdown, reacting to every change on the board.
     pub async fn run(self, mut changes: watch::Receiver<u64>, mut shutdown: watch::Receiver<bool>) {
-        let mut memory = Memory::default();
+        let mut memory = HealerMemory::default();
+        let mut orders = self.witness.subscribe();
         loop {
             let snapshot = self.board.snapshot();
+            let ordered = *orders.borrow_and_update();
+            self.observe_orders(&snapshot, ordered, &mut memory);
             self.react(&snapshot, &mut memory).await;
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
+                changed = orders.changed() => if changed.is_err() { return },
                 _ = shutdown.changed() => return,
                 // A repair that failed is retried even when nothing else changes.
                 _ = tokio::time::sleep(RETRY_AFTER) => {}
@@ -66,9 +82,9 @@ impl Healer {
         }
     }
 
-    async fn react(&self, snapshot: &Snapshot, memory: &mut Memory) {
+    async fn react(&self, snapshot: &Snapshot, memory: &mut HealerMemory) {
         let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
-        let drifted = wpconfig.effective_class == Class::Drift && !wpconfig.effective.is_ok();
+        let drifted = drifted(snapshot);
         self.observe_restart(snapshot, drifted, memory);
         if !drifted {
             if memory.tripped || memory.unhealed_restarts > 0 {
@@ -108,8 +124,31 @@ impl Healer {
         }
     }
 
-    /// WordPress went down and came back: a restart (by the kubelet, or anyone).
-    fn observe_restart(&self, snapshot: &Snapshot, drifted: bool, memory: &mut Memory) {
+    /// The kubelet's restart orders since the last look (the first witness).
+    fn observe_orders(&self, snapshot: &Snapshot, ordered: u64, memory: &mut HealerMemory) {
+        if ordered <= memory.orders_seen {
+            return;
+        }
+        let new = ordered - memory.orders_seen;
+        memory.orders_seen = ordered;
+        memory.order_pending = true;
+        metrics::counter!(m::RESTARTS_OBSERVED).increment(new);
+        let drifted = drifted(snapshot);
+        tracing::warn!(
+            orders = new,
+            drifted,
+            "the kubelet is restarting WordPress: its liveness probe failed failureThreshold times in a row here"
+        );
+        if drifted {
+            for _ in 0..new {
+                self.count_unhealed(memory);
+            }
+        }
+    }
+
+    /// WordPress went down and came back: a restart (by the kubelet, or anyone). The
+    /// second witness: a restart shorter than the poll goes unseen here.
+    fn observe_restart(&self, snapshot: &Snapshot, drifted: bool, memory: &mut HealerMemory) {
         let Some(last) = &snapshot.states[CheckName::WordPress.index()].last else {
             return;
         };
@@ -128,22 +167,35 @@ impl Healer {
             return;
         }
         memory.wordpress_down = false;
+        if std::mem::take(&mut memory.order_pending) {
+            // The restart the kubelet ordered, already counted when it was ordered.
+            tracing::info!(drifted, "WordPress is back after the kubelet's restart");
+            return;
+        }
         metrics::counter!(m::RESTARTS_OBSERVED).increment(1);
         if !drifted {
             tracing::info!("WordPress restarted");
             return;
         }
+        tracing::warn!(
+            "WordPress restarted but wp-config.php still drifts: the restart did not heal it"
+        );
+        self.count_unhealed(memory);
+    }
+
+    /// One more restart for the current drift; trips the breaker at `max_restarts`.
+    fn count_unhealed(&self, memory: &mut HealerMemory) {
         memory.unhealed_restarts += 1;
         tracing::warn!(
             unhealed_restarts = memory.unhealed_restarts,
             max_restarts = self.policy.max_restarts,
-            "WordPress restarted but wp-config.php still drifts: the restart did not heal it"
+            "a restart of WordPress for a drift of wp-config.php"
         );
         if memory.unhealed_restarts >= self.policy.max_restarts && !memory.tripped {
             memory.tripped = true;
             let note = format!(
-                "restart-loop breaker tripped: {} restarts of WordPress did not heal the drift of wp-config.php \
-                 (its volume survives restarts). Liveness now holds to stop the loop; readiness keeps failing. \
+                "restart-loop breaker tripped: WordPress has been restarted {} times for this drift of wp-config.php \
+                 and the file keeps it (its volume survives restarts). Liveness now holds to stop the loop; readiness keeps failing. \
                  Repair wp-config.php, or set heal.policy = \"restore\" with a golden copy.",
                 memory.unhealed_restarts
             );
@@ -217,4 +269,10 @@ impl Healer {
             }
         }
     }
+}
+
+/// `wp-config.php` drifts from the desired settings (after hysteresis).
+fn drifted(snapshot: &Snapshot) -> bool {
+    let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
+    wpconfig.effective_class == Class::Drift && !wpconfig.effective.is_ok()
 }

@@ -111,6 +111,9 @@ pub async fn run_with(
         wpconfig.clone(),
         checks_stopped.clone(),
     );
+    let witness = Arc::new(heal::witness::LivenessWitness::new(
+        config.heal.liveness_failure_threshold,
+    ));
     let mut background = Vec::new();
     if let Some(check) = &wpconfig {
         let trigger = engine.triggers.wpconfig.clone();
@@ -127,6 +130,7 @@ pub async fn run_with(
             board: board.clone(),
             recheck: trigger,
             quarantine_after: config.heal.quarantine_after,
+            witness: witness.clone(),
         };
         background.push(tokio::spawn(
             healer.run(board.subscribe(), checks_stopped.clone()),
@@ -136,6 +140,7 @@ pub async fn run_with(
     let state = Arc::new(AppState {
         board: board.clone(),
         metrics: metrics_handle,
+        witness,
     });
     let local_addr = listener.local_addr()?;
     tracing::info!(listen = %local_addr, "wp-sentinel serving probes");

@@ -20,6 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::board::{Board, Snapshot};
+use crate::heal::witness::LivenessWitness;
 use crate::metrics as m;
 use crate::verdict::{CheckName, Line, Probe};
 
@@ -27,6 +28,8 @@ use crate::verdict::{CheckName, Line, Probe};
 pub struct AppState {
     pub board: Arc<Board>,
     pub metrics: PrometheusHandle,
+    /// Told of every `/livez` answer, to learn when the kubelet restarts WordPress.
+    pub witness: Arc<LivenessWitness>,
 }
 
 pub type Body = Full<Bytes>;
@@ -60,7 +63,13 @@ pub fn route(
     let query = Query::parse(uri.query().unwrap_or(""), headers);
     let path = uri.path().trim_end_matches('/');
     let (endpoint, response) = match path {
-        "/livez" => ("livez", probe(state, Probe::Live, None, &query)),
+        "/livez" => {
+            let response = probe(state, Probe::Live, None, &query);
+            state
+                .witness
+                .answered(headers, response.status().is_success());
+            ("livez", response)
+        }
         "/readyz" => ("readyz", probe(state, Probe::Ready, None, &query)),
         "/startupz" => ("startupz", probe(state, Probe::Startup, None, &query)),
         "/healthz" => ("healthz", healthz(state, &query)),

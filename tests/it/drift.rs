@@ -329,6 +329,85 @@ async fn the_breaker_trips_after_restarts_that_did_not_heal() {
         .contains("breaker"));
 }
 
+impl Site {
+    /// The kubelet's liveness worker: `n` probes of `/livez`, each answered 503.
+    async fn kubelet_fails_liveness(&self, n: u32) {
+        for i in 1..=n {
+            let status = self.sidecar.get_as_kubelet("/livez").await.status;
+            assert_eq!(status, 503, "liveness probe {i} of {n}");
+        }
+    }
+
+    async fn restarts_observed(&self, n: u32) -> bool {
+        let line = format!("wp_sentinel_wordpress_restarts_observed_total {n}\n");
+        eventually(Duration::from_secs(1), || async {
+            self.sidecar.get("/metrics").await.body.contains(&line)
+        })
+        .await
+    }
+}
+
+#[tokio::test]
+async fn the_kubelets_own_probes_witness_a_restart_too_short_to_poll() {
+    // The stand-in never stops answering: the restarts happen between two polls.
+    let site = Site::start(
+        "[heal]\npolicy = \"restart\"\nmax_restarts = 2\nliveness_failure_threshold = 3",
+    )
+    .await;
+    site.sed("getenv_docker('WORDPRESS_DB_HOST', 'mysql')", "'hoge'");
+    assert!(site.becomes("/livez", 503).await);
+    assert!(
+        site.stays("/livez", 503, Duration::from_millis(300)).await,
+        "failed answers to other clients are no restart orders"
+    );
+    site.kubelet_fails_liveness(3).await;
+    assert!(
+        site.restarts_observed(1).await,
+        "the third failure is the kill"
+    );
+    site.kubelet_fails_liveness(2).await;
+    assert_eq!(
+        site.sidecar.get("/livez").await.status,
+        503,
+        "one restart: still below the breaker"
+    );
+    site.kubelet_fails_liveness(1).await;
+    assert!(
+        site.becomes("/livez", 200).await,
+        "the breaker holds liveness once the kubelet has restarted WordPress twice"
+    );
+    let verbose = site.sidecar.get("/livez?verbose").await.body;
+    assert!(
+        verbose.contains("restart-loop breaker tripped"),
+        "{verbose}"
+    );
+    assert!(site.restarts_observed(2).await);
+}
+
+#[tokio::test]
+async fn a_restart_both_witnesses_see_counts_once() {
+    let site = Site::start(
+        "[heal]\npolicy = \"restart\"\nmax_restarts = 2\nliveness_failure_threshold = 2",
+    )
+    .await;
+    site.sed("getenv_docker('WORDPRESS_DB_HOST', 'mysql')", "'hoge'");
+    assert!(site.becomes("/livez", 503).await);
+    site.kubelet_fails_liveness(2).await;
+    // Wait for the healer to take the order before the restart it ordered shows.
+    assert!(site.restarts_observed(1).await);
+    site.restart_wordpress().await;
+    assert!(
+        site.stays("/livez", 503, Duration::from_millis(300)).await,
+        "the restart polling saw is the one the kubelet ordered: one restart, not two"
+    );
+    assert!(site.restarts_observed(1).await);
+    site.kubelet_fails_liveness(2).await;
+    assert!(
+        site.becomes("/livez", 200).await,
+        "the second order trips the breaker"
+    );
+}
+
 #[tokio::test]
 async fn quarantine_moves_the_file_aside_once_readiness_has_failed() {
     let site = Site::start("[heal]\npolicy = \"quarantine\"\nquarantine_after = \"300ms\"").await;

@@ -98,7 +98,15 @@ impl Sidecar {
     pub async fn get(&self, path: &str) -> Response {
         get(self.addr, path, &[]).await
     }
+
+    /// GET as the kubelet's prober sends it (its `User-Agent` counts for the healer).
+    pub async fn get_as_kubelet(&self, path: &str) -> Response {
+        get(self.addr, path, &[("User-Agent", KUBE_PROBE)]).await
+    }
 }
+
+/// The kubelet's `User-Agent`.
+pub const KUBE_PROBE: &str = "kube-probe/1.33";
 
 /// A probe's answer.
 #[derive(Debug)]
@@ -109,15 +117,22 @@ pub struct Response {
     pub elapsed: Duration,
 }
 
-/// GET over a new connection with `Connection: close`, as the kubelet does.
+/// GET over a new connection with `Connection: close`, as the kubelet does, but as a
+/// person's client (`User-Agent` not the kubelet's unless `headers` says so: the
+/// healer counts the kubelet's failed liveness probes as restart orders).
 pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr)
         .await
         .expect("connect to the sidecar");
-    let mut request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n"
-    );
+    let mut request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n");
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+    {
+        request.push_str("User-Agent: wp-sentinel-it\r\n");
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }

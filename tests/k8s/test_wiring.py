@@ -138,6 +138,23 @@ def test_sidecar_settings_are_keys_the_binary_accepts(workload):
 # --- WordPress's probes ------------------------------------------------------
 
 
+def test_sidecar_knows_wordpress_liveness_threshold(workload):
+    # The healer counts failureThreshold failed /livez answers to kube-probe as the
+    # kubelet's restart order: a different number there miscounts restarts.
+    spec = spec_of(workload)
+    threshold = container(spec, WORDPRESS)["livenessProbe"].get("failureThreshold", 3)
+    configured = sidecar_env(workload, spec).get("WP_SENTINEL_HEAL__LIVENESS_FAILURE_THRESHOLD")
+    assert configured is not None, (
+        f"{workload.target}: set WP_SENTINEL_HEAL__LIVENESS_FAILURE_THRESHOLD to WordPress's "
+        f"livenessProbe.failureThreshold ({threshold})"
+    )
+    assert int(configured) == threshold, (
+        f"{workload.target}: WP_SENTINEL_HEAL__LIVENESS_FAILURE_THRESHOLD={configured} but WordPress's "
+        f"livenessProbe.failureThreshold is {threshold}"
+    )
+
+
+
 def test_wordpress_probes_point_at_the_sidecar(workload):
     port = default_listen_port()
     wordpress = container(spec_of(workload), WORDPRESS, init=False)

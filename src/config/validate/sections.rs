@@ -77,6 +77,8 @@ impl Validator {
                 ],
             ),
             max_restarts: self.number("heal.max_restarts", 3, 1, 1000) as u32,
+            liveness_failure_threshold: self.number("heal.liveness_failure_threshold", 3, 1, 100)
+                as u32,
             forensics_dir: self.string("heal.forensics_dir").map(PathBuf::from),
             restore_after_breaker: self.boolean("heal.restore_after_breaker", false),
             quarantine_after: self.duration(
