@@ -1,7 +1,8 @@
 //! The self-healing demo, run by `scripts/demo.sh`: the article's scenario on this
 //! machine. A real WordPress and MariaDB (`scripts/wpenv.sh`), the real `wp-sentinel`
-//! binary beside it, and the end-to-end tests' kubelet emulator running the WordPress
-//! container's probes from `k8s/base/deployment.yaml`. Someone `sed`s `DB_HOST` to
+//! binary as the pod's native sidecar, and the end-to-end tests' kubelet emulator
+//! running the pod of `k8s/base/deployment.yaml` under the kubelet's rules (the
+//! sidecar first, with its own probes; WordPress once it has started). Someone `sed`s `DB_HOST` to
 //! `hoge`; the demo prints what happens (first failed probe, the kill and restart,
 //! healthy again), the probe counts and the requests WordPress received, then stops
 //! everything it started.
@@ -26,8 +27,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubelet::manifest::read_container;
-use kubelet::{EventKind, Kubelet, Options, Outcome, ProbeKind, ProbeResult, Timeline};
+use kubelet::manifest::read_pod;
+use kubelet::{
+    ContainerRuntime, EventKind, Kubelet, Options, Outcome, ProbeKind, ProbeResult, Timeline,
+};
 use sidecar::Sidecar;
 use support::{http_get, repo, Layout, PhpContainer, WpEnv};
 
@@ -96,7 +99,11 @@ async fn main() {
 async fn run() -> Result<(), String> {
     let scale = scale();
     let binary = sidecar_binary();
-    let container = read_container(&repo().join(MANIFEST), "wordpress")?;
+    let pod = read_pod(&repo().join(MANIFEST))?;
+    let container = pod
+        .container("wordpress")
+        .cloned()
+        .ok_or("no wordpress container in the manifest")?;
     let root = std::env::var_os("WP_SENTINEL_DEMO_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/demo"));
@@ -115,13 +122,11 @@ async fn run() -> Result<(), String> {
         env.url("/"),
         env.wp_config().display()
     );
-    let sidecar = Sidecar::start(&binary, &env, scale, &[]);
-    sidecar
-        .wait_for("/readyz", 200, Duration::from_secs(20))
-        .await
-        .map_err(|e| format!("the sidecar did not get ready: {e}"))?;
+    // The WordPress container starts only once its sidecar has.
+    env.php_stop()?;
+    let sidecar = Arc::new(Sidecar::new(&binary, &env, scale, &[]));
     println!(
-        "  wp-sentinel serving probes on {} (log: {})",
+        "  wp-sentinel (the native sidecar) will serve probes on {} (log: {})",
         sidecar.addr,
         sidecar.log.display()
     );
@@ -140,14 +145,16 @@ async fn run() -> Result<(), String> {
 
     let log_start = env.php_log_len();
     let options = Options::new(scale, vec![(9090, sidecar.addr), (80, env.php_addr())]);
-    let runtime = Arc::new(PhpContainer {
+    let wordpress: Arc<dyn ContainerRuntime> = Arc::new(PhpContainer {
         env: env.clone(),
         layout: Layout::ContainerLayer,
     });
-    let kubelet = Kubelet::start(&container, options.clone(), runtime)?;
+    let runtimes: Vec<(&str, Arc<dyn ContainerRuntime>)> =
+        vec![("wp-sentinel", sidecar.clone()), ("wordpress", wordpress)];
+    let kubelet = Kubelet::start(&pod, options.clone(), runtimes)?;
     let timeline = kubelet.timeline().clone();
     kubelet
-        .wait_until(Duration::from_secs(20), "pod ready", Kubelet::ready)
+        .wait_until(Duration::from_secs(30), "pod ready", Kubelet::ready)
         .await?;
     tokio::time::sleep(options.scaled(20.0)).await;
 
@@ -163,17 +170,21 @@ async fn run() -> Result<(), String> {
             EventKind::Probe {
                 probe: ProbeKind::Liveness,
                 outcome: Outcome::Failure,
+                container,
                 ..
-            }
+            } if container.is("wordpress")
         )
     })
     .await;
-    let killed = wait_event(&timeline, edit, long, |e| {
-        matches!(e, EventKind::Killing { .. })
-    })
+    let killed = wait_event(
+        &timeline,
+        edit,
+        long,
+        |e| matches!(e, EventKind::Killing { container, .. } if container.is("wordpress")),
+    )
     .await;
     let started = wait_event(&timeline, edit, long, |e| {
-        matches!(e, EventKind::Started { .. })
+        matches!(e, EventKind::Started { container } if container.is("wordpress") && container.instance > 0)
     })
     .await;
     let healthy = match started {
@@ -184,8 +195,9 @@ async fn run() -> Result<(), String> {
                     EventKind::Result {
                         probe: ProbeKind::Readiness,
                         to: ProbeResult::Success,
+                        container,
                         ..
-                    }
+                    } if container.is("wordpress")
                 )
             })
             .await
@@ -223,9 +235,13 @@ async fn run() -> Result<(), String> {
     println!("  edit -> kubelet kills WordPress       {}", span(killed));
     println!("  edit -> new WordPress container       {}", span(started));
     println!("  edit -> ready again (healthy)         {}", span(healthy));
-    println!("  restarts: {}", counters.restarts);
     println!(
-        "  probes sent: startup {}, liveness {}, readiness {} ({} HTTP requests, all to the sidecar)",
+        "  restarts: WordPress {}, wp-sentinel {}",
+        counters.restarts,
+        timeline.counters_of("wp-sentinel").restarts
+    );
+    println!(
+        "  WordPress's probes: startup {}, liveness {}, readiness {} ({} HTTP requests, all to the sidecar)",
         counters.probes[ProbeKind::Startup.index()],
         counters.probes[ProbeKind::Liveness.index()],
         counters.probes[ProbeKind::Readiness.index()],

@@ -173,6 +173,8 @@ pub struct HealConfig {
     /// WordPress's `livenessProbe.failureThreshold`: that many failed `/livez`
     /// answers in a row to the kubelet are its restart order.
     pub liveness_failure_threshold: u32,
+    /// Where the healer's memory survives a sidecar restart (a volume of the pod).
+    pub state_file: Option<PathBuf>,
     /// Where drifted copies are kept (default: beside the file).
     pub forensics_dir: Option<PathBuf>,
     /// Quarantine waits until readiness has failed this long, so the Service has
@@ -271,6 +273,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "policy",
             "max_restarts",
             "liveness_failure_threshold",
+            "state_file",
             "forensics_dir",
             "quarantine_after",
             "restore_after_breaker",

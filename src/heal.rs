@@ -10,6 +10,7 @@
 //! The only code that writes `wp-config.php`. File operations are in `heal/files.rs`.
 
 pub mod files;
+pub mod state;
 pub mod witness;
 
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ pub struct Healer {
     pub quarantine_after: Duration,
     /// The kubelet's restart orders, read off the liveness probes the server answered.
     pub witness: Arc<witness::LivenessWitness>,
+    /// Where the memory survives a restart of the sidecar (`heal.state_file`).
+    pub state: Option<state::StateFile>,
 }
 
 /// The healer's memory between board changes.
@@ -66,12 +69,14 @@ impl Healer {
     /// Runs until shutdown, reacting to every change on the board.
     pub async fn run(self, mut changes: watch::Receiver<u64>, mut shutdown: watch::Receiver<bool>) {
         let mut memory = HealerMemory::default();
+        let mut saved = self.recall(&mut memory).await;
         let mut orders = self.witness.subscribe();
         loop {
             let snapshot = self.board.snapshot();
             let ordered = *orders.borrow_and_update();
             self.observe_orders(&snapshot, ordered, &mut memory);
             self.react(&snapshot, &mut memory).await;
+            self.keep(&memory, &mut saved).await;
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
                 changed = orders.changed() => if changed.is_err() { return },
@@ -82,11 +87,65 @@ impl Healer {
         }
     }
 
+    /// What a previous instance saved: the breaker as it was, the file's memory.
+    async fn recall(&self, memory: &mut HealerMemory) -> state::Saved {
+        let Some(file) = self.state.clone() else {
+            return state::Saved::default();
+        };
+        let saved = tokio::task::spawn_blocking(move || file.load())
+            .await
+            .unwrap_or_default();
+        memory.unhealed_restarts = saved.unhealed_restarts;
+        self.check.recall(&saved.file);
+        if saved.tripped {
+            memory.tripped = true;
+            let note = format!(
+                "restart-loop breaker tripped (before this sidecar restarted): WordPress has been restarted {} times \
+                 for this drift of wp-config.php and the file keeps it. Liveness holds; readiness keeps failing. \
+                 Repair wp-config.php, or set heal.policy = \"restore\" with a golden copy.",
+                saved.unhealed_restarts
+            );
+            tracing::error!(unhealed_restarts = saved.unhealed_restarts, "{note}");
+            self.board.set_breaker(true, Some(note));
+        }
+        saved
+    }
+
+    /// Writes the memory to the state file when it changed.
+    async fn keep(&self, memory: &HealerMemory, saved: &mut state::Saved) {
+        let Some(file) = self.state.clone() else {
+            return;
+        };
+        let now = state::Saved {
+            version: saved.version,
+            unhealed_restarts: memory.unhealed_restarts,
+            tripped: memory.tripped,
+            file: self.check.file_memory(),
+        };
+        if now == *saved {
+            return;
+        }
+        let to_write = now.clone();
+        let written = tokio::task::spawn_blocking(move || file.save(&to_write))
+            .await
+            .unwrap_or_else(|error| Err(format!("state task failed: {error}")));
+        match written {
+            Ok(()) => *saved = now,
+            Err(error) => {
+                tracing::warn!(%error, "cannot save the healer's memory; a sidecar restart would forget it");
+                // Not retried on every change: once per new memory.
+                *saved = now;
+            }
+        }
+    }
+
     async fn react(&self, snapshot: &Snapshot, memory: &mut HealerMemory) {
         let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
         let drifted = drifted(snapshot);
         self.observe_restart(snapshot, drifted, memory);
-        if !drifted {
+        // Before the first look at the file, a breaker recalled from the state file
+        // stands.
+        if !drifted && wpconfig.last.is_some() {
             if memory.tripped || memory.unhealed_restarts > 0 {
                 tracing::info!("wp-config.php is healthy again: restart-loop breaker reset");
                 memory.tripped = false;

@@ -131,6 +131,11 @@ pub async fn run_with(
             recheck: trigger,
             quarantine_after: config.heal.quarantine_after,
             witness: witness.clone(),
+            state: config
+                .heal
+                .state_file
+                .clone()
+                .map(|path| heal::state::StateFile::new(path, config.wpconfig.max_bytes)),
         };
         background.push(tokio::spawn(
             healer.run(board.subscribe(), checks_stopped.clone()),

@@ -196,6 +196,31 @@ impl WpConfigCheck {
         self.memory().last_good.clone()
     }
 
+    /// What the check remembers of the file, for the healer's state file.
+    pub fn file_memory(&self) -> crate::heal::state::FileMemory {
+        let memory = self.memory();
+        crate::heal::state::FileMemory {
+            baseline: memory.baseline.as_ref().map(drift::hex),
+            seen_good: memory.seen_good,
+            last_good: memory
+                .last_good
+                .as_ref()
+                .and_then(crate::heal::state::SavedCopy::from_good),
+        }
+    }
+
+    /// Takes back what a previous instance remembered (a golden copy's baseline wins).
+    pub fn recall(&self, saved: &crate::heal::state::FileMemory) {
+        let mut memory = self.memory();
+        if memory.baseline.is_none() {
+            memory.baseline = saved.baseline.as_deref().and_then(drift::unhex);
+        }
+        memory.seen_good |= saved.seen_good;
+        if memory.last_good.is_none() {
+            memory.last_good = saved.last_good.as_ref().map(|copy| copy.to_good());
+        }
+    }
+
     fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
         self.state
             .lock()

@@ -27,7 +27,7 @@ mod tests;
 
 pub use desired::{Desired, Expectation, Pin, PinKey, OFFICIAL_IMAGE_PINS};
 pub use effective::effective_config;
-pub use fingerprints::{fingerprint, hex, normalized_fingerprint};
+pub use fingerprints::{fingerprint, hex, normalized_fingerprint, unhex};
 pub use matching::compare;
 
 /// The environment variable whose content the official image `eval()`s as PHP.

@@ -1,21 +1,22 @@
 //! The emulator's own tests, against a stand-in HTTP server and a fake container
 //! runtime on a fast time scale: what a probe request looks like, how statuses,
 //! redirects, transport errors and long bodies are judged, and how the workers apply
-//! thresholds, startup gating, the hold after a kill, and the restart back-off. The
+//! thresholds, startup gating, the hold after a kill, the kill sequence (preStop,
+//! SIGTERM, the grace period, SIGKILL), sidecars first, and the restart back-off. The
 //! scenarios trust these rules; these tests are what makes them trustworthy.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::kubelet::http::{self, Rules, TransportErrors, Url, Verdict};
-use crate::kubelet::manifest::{ContainerSpec, ProbeSpec};
+use crate::kubelet::http::{self, Rules, Url, Verdict};
+use crate::kubelet::manifest::{ContainerSpec, PodSpec, ProbeSpec};
 use crate::kubelet::{
-    ContainerRuntime, EventKind, Kubelet, Options, Outcome, ProbeKind, ProbeResult,
+    ContainerRuntime, EventKind, Kubelet, Options, Outcome, ProbeKind, ProbeResult, Signal,
 };
 
 /// What the stand-in does with a request.
@@ -25,6 +26,8 @@ enum Reply {
     Close,
     /// Accept and never answer.
     Hang,
+    /// A status line and headers promising more body than is sent, then close.
+    Truncated,
 }
 
 fn status(code: u16) -> Reply {
@@ -76,6 +79,10 @@ async fn stand_in(reply: impl Fn(&str, u16) -> Reply + Send + Sync + 'static) ->
                     }
                     Reply::Close => {}
                     Reply::Hang => tokio::time::sleep(Duration::from_secs(30)).await,
+                    Reply::Truncated => {
+                        let out = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.";
+                        let _ = stream.write_all(out.as_bytes()).await;
+                    }
                 }
             });
         }
@@ -91,19 +98,18 @@ fn url(addr: SocketAddr, path: &str) -> Url {
     }
 }
 
-fn rules(transport_errors: TransportErrors) -> Rules {
+fn rules() -> Rules {
     Rules {
         timeout: Duration::from_millis(300),
         user_agent: "kube-probe/1.33".into(),
         headers: Vec::new(),
-        transport_errors,
     }
 }
 
 #[tokio::test]
 async fn a_probe_request_looks_like_the_kubelets() {
     let server = stand_in(|_, _| status(200)).await;
-    let mut rules = rules(TransportErrors::Discard);
+    let mut rules = rules();
     rules.headers = vec![("X-Probe".into(), "yes".into())];
     let run = http::run(&url(server.addr, "/livez?verbose"), &rules).await;
     assert_eq!(
@@ -155,7 +161,7 @@ async fn statuses_and_redirects_are_judged_like_the_kubelet() {
         }
     })
     .await;
-    let rules = rules(TransportErrors::Discard);
+    let rules = rules();
     let judge = |path: &'static str| {
         let rules = rules.clone();
         let target = url(server.addr, path);
@@ -197,62 +203,99 @@ async fn statuses_and_redirects_are_judged_like_the_kubelet() {
 }
 
 #[tokio::test]
-async fn transport_errors_are_retried_then_discarded() {
-    let server = stand_in(|path, _| {
-        if path == "/hang" {
-            Reply::Hang
-        } else {
-            Reply::Close
-        }
+async fn transport_errors_are_failures_and_only_body_errors_are_discarded() {
+    let server = stand_in(|path, _| match path {
+        "/hang" => Reply::Hang,
+        "/truncated" => Reply::Truncated,
+        _ => Reply::Close,
     })
     .await;
-    let discard = rules(TransportErrors::Discard);
-    let closed = http::run(&url(server.addr, "/close"), &discard).await;
+    let rules = rules();
+    let closed = http::run(&url(server.addr, "/close"), &rules).await;
     assert_eq!(
         (closed.verdict, closed.attempts, closed.requests),
-        (Verdict::Error, 3, 3)
+        (Verdict::Failure, 1, 1),
+        "closed unanswered: a failure, not retried"
     );
-    let start = Instant::now();
-    let hung = http::run(&url(server.addr, "/hang"), &discard).await;
-    assert_eq!((hung.verdict, hung.attempts), (Verdict::Error, 3));
-    assert!(
-        start.elapsed() >= Duration::from_millis(900),
-        "each attempt has its own timeout"
+    let hung = http::run(&url(server.addr, "/hang"), &rules).await;
+    assert_eq!(
+        (hung.verdict, hung.attempts),
+        (Verdict::Failure, 1),
+        "a timeout before the answer is a failure"
     );
     let refused_port = crate::support::free_port();
     let refused = http::run(
         &url(SocketAddr::from(([127, 0, 0, 1], refused_port)), "/"),
-        &discard,
+        &rules,
     )
     .await;
     assert_eq!(
         (refused.verdict, refused.attempts, refused.requests),
-        (Verdict::Error, 3, 0)
+        (Verdict::Failure, 1, 0),
+        "refused: a failure"
     );
-    // Kubernetes' code: an error before the answer is a plain failure, not retried.
-    let code = rules(TransportErrors::AsInKubeletCode);
-    let closed = http::run(&url(server.addr, "/close"), &code).await;
-    assert_eq!((closed.verdict, closed.attempts), (Verdict::Failure, 1));
+    let truncated = http::run(&url(server.addr, "/truncated"), &rules).await;
+    assert_eq!(
+        (truncated.verdict, truncated.attempts, truncated.requests),
+        (Verdict::Error, 3, 3),
+        "an error reading the body is retried back to back, then discarded"
+    );
 }
 
-/// A container whose health the test flips; a restart heals it when `heals`.
+/// A container whose health the test flips; a restart heals it when `heals`. It
+/// stops on SIGTERM unless `ignores_term` (a SIGSTOPped process), and exits by itself
+/// right after each start when `crashes`.
 struct FakeRuntime {
     broken: Arc<AtomicBool>,
     heals: bool,
+    crashes: bool,
+    ignores_term: bool,
+    alive: AtomicBool,
+    terms: AtomicU32,
     kills: AtomicU32,
 }
 
-impl ContainerRuntime for FakeRuntime {
-    fn kill(&self, _container: u32) -> Result<(), String> {
-        self.kills.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+impl FakeRuntime {
+    fn new(broken: Arc<AtomicBool>, heals: bool) -> FakeRuntime {
+        FakeRuntime {
+            broken,
+            heals,
+            crashes: false,
+            ignores_term: false,
+            alive: AtomicBool::new(false),
+            terms: AtomicU32::new(0),
+            kills: AtomicU32::new(0),
+        }
     }
+}
 
-    fn start(&self, _container: u32) -> Result<(), String> {
+impl ContainerRuntime for FakeRuntime {
+    fn start(&self, _instance: u32) -> Result<(), String> {
         if self.heals {
             self.broken.store(false, Ordering::SeqCst);
         }
+        self.alive.store(!self.crashes, Ordering::SeqCst);
         Ok(())
+    }
+
+    fn signal(&self, _instance: u32, signal: Signal) -> Result<(), String> {
+        match signal {
+            Signal::Stop => {
+                self.terms.fetch_add(1, Ordering::SeqCst);
+                if !self.ignores_term {
+                    self.alive.store(false, Ordering::SeqCst);
+                }
+            }
+            Signal::Kill => {
+                self.kills.fetch_add(1, Ordering::SeqCst);
+                self.alive.store(false, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    }
+
+    fn running(&self, _instance: u32) -> bool {
+        self.alive.load(Ordering::SeqCst)
     }
 }
 
@@ -266,38 +309,48 @@ fn probe(kind: ProbeKind, path: &str, failure_threshold: u32) -> ProbeSpec {
     spec
 }
 
-/// A kubelet over a stand-in whose every path fails while `broken`.
-async fn pod(
-    broken: Arc<AtomicBool>,
-    heals: bool,
-    probes: Vec<ProbeSpec>,
-) -> (Kubelet, Arc<FakeRuntime>) {
-    let flag = broken.clone();
-    let server = stand_in(move |_, _| {
+fn app(probes: Vec<ProbeSpec>, pre_stop_sleep_seconds: u32) -> PodSpec {
+    PodSpec {
+        sidecars: Vec::new(),
+        containers: vec![ContainerSpec {
+            name: "app".into(),
+            probes,
+            pre_stop_sleep_seconds,
+        }],
+        termination_grace_period_seconds: 30,
+    }
+}
+
+/// A stand-in whose every path fails while `broken`.
+async fn flippable(broken: Arc<AtomicBool>) -> SocketAddr {
+    let flag = broken;
+    stand_in(move |_, _| {
         if flag.load(Ordering::SeqCst) {
             status(500)
         } else {
             status(200)
         }
     })
-    .await;
-    let runtime = Arc::new(FakeRuntime {
-        broken,
-        heals,
-        kills: AtomicU32::new(0),
-    });
-    let container = ContainerSpec {
-        name: "app".into(),
-        probes,
-        pre_stop_sleep_seconds: 5,
-    };
-    let mut options = Options::new(SCALE, vec![(80, server.addr)]);
+    .await
+    .addr
+}
+
+/// A kubelet over a stand-in whose every path fails while `broken`.
+async fn pod(
+    broken: Arc<AtomicBool>,
+    heals: bool,
+    probes: Vec<ProbeSpec>,
+) -> (Kubelet, Arc<FakeRuntime>) {
+    let addr = flippable(broken.clone()).await;
+    let runtime = Arc::new(FakeRuntime::new(broken, heals));
+    let mut options = Options::new(SCALE, vec![(80, addr)]);
     options.min_timeout = Duration::from_millis(100);
-    let kubelet = Kubelet::start(&container, options, runtime.clone()).expect("starts");
+    let kubelet =
+        Kubelet::start(&app(probes, 5), options, vec![("app", runtime.clone())]).expect("starts");
     (kubelet, runtime)
 }
 
-fn probes_of(kubelet: &Kubelet, kind: ProbeKind, container: u32) -> Vec<(Duration, Outcome)> {
+fn probes_of(kubelet: &Kubelet, kind: ProbeKind, instance: u32) -> Vec<(Duration, Outcome)> {
     kubelet
         .timeline()
         .events()
@@ -308,7 +361,7 @@ fn probes_of(kubelet: &Kubelet, kind: ProbeKind, container: u32) -> Vec<(Duratio
                 container: c,
                 outcome,
                 ..
-            } if probe == kind && c == container => Some((e.at, outcome)),
+            } if probe == kind && c.instance == instance => Some((e.at, outcome)),
             _ => None,
         })
         .collect()
@@ -362,7 +415,10 @@ async fn liveness_failure_kills_once_then_the_new_container_is_probed_from_start
         .await
         .expect("restart");
     let kill = first(&kubelet, |e| matches!(e, EventKind::Killing { .. }));
-    let started = first(&kubelet, |e| matches!(e, EventKind::Started { .. }));
+    let started = first(
+        &kubelet,
+        |e| matches!(e, EventKind::Started { container } if container.instance == 1),
+    );
     let failures_before_kill = probes_of(&kubelet, ProbeKind::Liveness, 0)
         .iter()
         .filter(|(at, outcome)| *at >= broke && *at <= kill && *outcome == Outcome::Failure)
@@ -396,61 +452,147 @@ async fn liveness_failure_kills_once_then_the_new_container_is_probed_from_start
         !c1_startup.is_empty() && c1_liveness.iter().all(|(at, _)| *at > c1_startup[0].0),
         "startup gates the new container"
     );
-    assert_eq!(runtime.kills.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        (
+            runtime.terms.load(Ordering::SeqCst),
+            runtime.kills.load(Ordering::SeqCst)
+        ),
+        (1, 0),
+        "one SIGTERM, which it obeyed: no SIGKILL"
+    );
     let timeline = kubelet.stop().await;
     assert_eq!(timeline.counters().restarts, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unhealed_container_backs_off_10_20_40() {
-    let broken = Arc::new(AtomicBool::new(true));
+async fn a_crashing_container_backs_off_10_20_40() {
+    let addr = flippable(Arc::new(AtomicBool::new(false))).await;
+    let mut runtime = FakeRuntime::new(Arc::new(AtomicBool::new(false)), false);
+    runtime.crashes = true;
+    let runtime = Arc::new(runtime);
+    let mut options = Options::new(SCALE, vec![(80, addr)]);
+    options.min_timeout = Duration::from_millis(100);
     let probes = vec![probe(ProbeKind::Liveness, "/livez", 1)];
-    let (kubelet, _) = pod(broken, false, probes).await;
+    let kubelet = Kubelet::start(&app(probes, 0), options, vec![("app", runtime)]).expect("starts");
     kubelet
         .wait_until(Duration::from_secs(10), "four restarts", |k| {
             k.restarts() >= 4
         })
         .await
         .expect("restarts");
-    let delays: Vec<u64> = kubelet
-        .timeline()
-        .events()
-        .into_iter()
+    let events = kubelet.timeline().events();
+    let delays: Vec<u64> = events
+        .iter()
         .filter_map(|e| match e.kind {
-            EventKind::BackOff { delay } => Some((delay.as_secs_f64() / SCALE).round() as u64),
+            EventKind::BackOff { delay, .. } => Some((delay.as_secs_f64() / SCALE).round() as u64),
             _ => None,
         })
         .collect();
     assert_eq!(&delays[..3], &[10, 20, 40], "emulated seconds of back-off");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Exited { .. })),
+        "the exits were seen without a kill"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn discarded_probes_count_toward_neither_threshold() {
-    let server = stand_in(|_, _| Reply::Close).await;
-    let container = ContainerSpec {
-        name: "app".into(),
-        probes: vec![probe(ProbeKind::Liveness, "/livez", 1)],
-        pre_stop_sleep_seconds: 0,
+async fn a_process_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let broken = Arc::new(AtomicBool::new(false));
+    let addr = flippable(broken.clone()).await;
+    let mut runtime = FakeRuntime::new(broken.clone(), true);
+    runtime.ignores_term = true;
+    let runtime = Arc::new(runtime);
+    let mut options = Options::new(SCALE, vec![(80, addr)]);
+    options.min_timeout = Duration::from_millis(100);
+    let mut pod = app(vec![probe(ProbeKind::Liveness, "/livez", 1)], 5);
+    pod.termination_grace_period_seconds = 20;
+    let kubelet = Kubelet::start(&pod, options, vec![("app", runtime.clone())]).expect("starts");
+    kubelet
+        .wait_until(Duration::from_secs(5), "running", |k| k.running("app"))
+        .await
+        .expect("running");
+    broken.store(true, Ordering::SeqCst);
+    kubelet
+        .wait_until(Duration::from_secs(10), "restarted", |k| k.restarts() == 1)
+        .await
+        .expect("restart");
+    let signal_at = |name: &str| {
+        first(
+            &kubelet,
+            |e| matches!(e, EventKind::Signal { signal, .. } if *signal == name),
+        )
     };
-    let runtime = Arc::new(FakeRuntime {
-        broken: Arc::new(AtomicBool::new(false)),
-        heals: true,
-        kills: AtomicU32::new(0),
+    let kill = first(&kubelet, |e| matches!(e, EventKind::Killing { .. }));
+    let (term, sigkill) = (signal_at("SIGTERM"), signal_at("SIGKILL"));
+    assert!(
+        term - kill >= Duration::from_secs_f64(5.0 * SCALE),
+        "preStop (5 s) runs before SIGTERM"
+    );
+    assert!(
+        sigkill - kill >= Duration::from_secs_f64(20.0 * SCALE),
+        "SIGKILL only once the grace period (20 s, preStop included) is over\n{}",
+        kubelet.timeline().render(false)
+    );
+    assert_eq!(runtime.kills.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_main_container_starts_once_its_sidecar_has_started() {
+    let sidecar_up = Arc::new(AtomicBool::new(false));
+    let addr = flippable(Arc::new(AtomicBool::new(false))).await;
+    let flag = sidecar_up.clone();
+    let sidecar_server = stand_in(move |_, _| {
+        if flag.load(Ordering::SeqCst) {
+            status(200)
+        } else {
+            status(503)
+        }
+    })
+    .await;
+    let mut pod = app(vec![probe(ProbeKind::Readiness, "/readyz", 1)], 0);
+    pod.sidecars.push(ContainerSpec {
+        name: "sidecar".into(),
+        probes: vec![{
+            let mut startup = probe(ProbeKind::Startup, "/healthz", 60);
+            startup.http.port = 9090;
+            startup.period_seconds = 1;
+            startup
+        }],
+        pre_stop_sleep_seconds: 0,
     });
+    let app_runtime = Arc::new(FakeRuntime::new(Arc::new(AtomicBool::new(false)), true));
+    let sidecar_runtime = Arc::new(FakeRuntime::new(Arc::new(AtomicBool::new(false)), true));
+    let mut options = Options::new(SCALE, vec![(80, addr), (9090, sidecar_server.addr)]);
+    options.min_timeout = Duration::from_millis(100);
     let kubelet = Kubelet::start(
-        &container,
-        Options::new(SCALE, vec![(80, server.addr)]),
-        runtime.clone(),
+        &pod,
+        options,
+        vec![
+            ("app", app_runtime.clone()),
+            ("sidecar", sidecar_runtime.clone()),
+        ],
     )
     .expect("starts");
-    tokio::time::sleep(Duration::from_secs_f64(5.0 * 6.0 * SCALE)).await;
-    let timeline = kubelet.stop().await;
-    let counters = timeline.counters();
-    assert!(counters.discarded >= 3, "{}", timeline.render(false));
-    assert_eq!(counters.discarded, counters.probes_total());
-    assert_eq!(
-        runtime.kills.load(Ordering::SeqCst),
-        0,
-        "a discarded probe is no failure"
+    tokio::time::sleep(Duration::from_secs_f64(10.0 * SCALE)).await;
+    assert!(kubelet.running("sidecar"), "the sidecar starts first");
+    assert!(
+        !kubelet.running("app") && !kubelet.ready(),
+        "the app waits for the sidecar's startup probe"
     );
+    sidecar_up.store(true, Ordering::SeqCst);
+    kubelet
+        .wait_until(Duration::from_secs(5), "the pod ready", Kubelet::ready)
+        .await
+        .expect("ready once the sidecar started and the app is ready");
+    // The sidecar exits: the pod is not ready until it is back; the app stays up.
+    sidecar_runtime.alive.store(false, Ordering::SeqCst);
+    kubelet
+        .wait_until(Duration::from_secs(5), "the sidecar restarted", |k| {
+            k.restarts_of("sidecar") == 1
+        })
+        .await
+        .expect("a native sidecar is restarted");
+    assert_eq!(kubelet.restarts(), 0, "the app was not restarted");
 }

@@ -1,6 +1,8 @@
 //! End-to-end tests: the real sidecar binary beside a real WordPress (Debian's
-//! package under `php -S`) and a real MariaDB, probed by a kubelet emulator that reads
-//! the WordPress container's probes from `k8s/base/deployment.yaml`. Each scenario
+//! package under `php -S`) and a real MariaDB, run as the pod of
+//! `k8s/base/deployment.yaml` by a kubelet emulator that follows the kubelet's code
+//! (`docs/kubelet.md`): the sidecar as a native sidecar with its own probes, WordPress
+//! after it, refused and timed-out probes counted as failures. Each scenario
 //! provisions its own environment with `scripts/wpenv.sh` (state under
 //! `target/tmp/e2e/<scenario>`, fresh ports, a database and user of its own) and
 //! leaves nothing running. They need root, as `scripts/wpenv.sh` does.
@@ -12,7 +14,8 @@
 //! - `sidecar`: the wp-sentinel child process.
 //! - `scenario`: the stage each scenario plays on, and its waits.
 //! - one file per scenario: `article`, `outage`, `shared_volume`, `wedge`,
-//!   `semantic_drift`, `probe_traffic`.
+//!   `semantic_drift`, `probe_traffic`, `sidecar_faults` (the sidecar killed, hung,
+//!   crash-looping, restarted mid-episode).
 
 mod kubelet;
 
@@ -26,4 +29,5 @@ mod outage;
 mod probe_traffic;
 mod semantic_drift;
 mod shared_volume;
+mod sidecar_faults;
 mod wedge;

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::kubelet::manifest::{ContainerSpec, ProbeSpec};
+use crate::kubelet::manifest::{ContainerSpec, PodSpec, ProbeSpec};
 use crate::kubelet::{Kubelet, Options, ProbeKind};
 use crate::scenario::*;
 use crate::sidecar::Sidecar;
@@ -73,7 +73,14 @@ async fn measure(
         layout: Layout::ContainerLayer,
     });
     let window = options.scaled(WINDOW);
-    let kubelet = Kubelet::start(container, options, runtime).expect("emulator starts");
+    // The WordPress container alone (the sidecar, if any, runs outside the pod here).
+    let pod = PodSpec {
+        sidecars: Vec::new(),
+        containers: vec![container.clone()],
+        termination_grace_period_seconds: 30,
+    };
+    let kubelet =
+        Kubelet::start(&pod, options, vec![(CONTAINER, runtime)]).expect("emulator starts");
     tokio::time::sleep(window).await;
     let restarts = kubelet.restarts();
     let timeline = kubelet.stop().await;

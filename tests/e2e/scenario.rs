@@ -1,7 +1,9 @@
-//! The stage every scenario plays on: a WordPress environment of its own, the real
-//! sidecar, and the kubelet emulator with the WordPress container's probes from
-//! `k8s/base/deployment.yaml`; plus the waits and the failure messages (which always
-//! carry the timeline and the sidecar's last log lines).
+//! The stage every scenario plays on: a WordPress environment of its own, and the pod
+//! of `k8s/base/deployment.yaml` run by the kubelet emulator: the real sidecar binary
+//! as the native sidecar (started first, with its own startup and liveness probes),
+//! then "the WordPress container" (the PHP server) once the sidecar has started; plus
+//! the waits and the failure messages (which always carry the timeline and the
+//! sidecar's last log lines).
 //!
 //! Time scale: each scenario picks a factor (0.1: a 10 s period takes 1 s); the
 //! variable `WP_SENTINEL_E2E_SLOWDOWN` (default 1) multiplies it on a slow machine.
@@ -10,13 +12,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::kubelet::manifest::{read_container, ContainerSpec};
-use crate::kubelet::{EventKind, Kubelet, Options, Outcome, ProbeKind, Timeline};
+use crate::kubelet::manifest::{read_container, read_pod, ContainerSpec, PodSpec};
+use crate::kubelet::{ContainerRuntime, EventKind, Kubelet, Options, Outcome, ProbeKind, Timeline};
 use crate::sidecar::Sidecar;
 use crate::support::{http_get, repo, Layout, PhpContainer, WpEnv};
 
-/// The container whose probes the emulator runs.
+/// The main container of the pod, and the sidecar.
 pub const CONTAINER: &str = "wordpress";
+pub const SIDECAR: &str = "wp-sentinel";
 pub const MANIFEST: &str = "k8s/base/deployment.yaml";
 /// The sidecar's port in the manifests.
 pub const SIDECAR_PORT: u16 = 9090;
@@ -42,16 +45,22 @@ pub fn wordpress_container() -> ContainerSpec {
         .unwrap_or_else(|e| panic!("the emulator cannot read the probes: {e}"))
 }
 
+pub fn manifest_pod() -> PodSpec {
+    read_pod(&repo().join(MANIFEST))
+        .unwrap_or_else(|e| panic!("the emulator cannot read the pod: {e}"))
+}
+
 /// Field order is drop order: the emulator, then the sidecar, then the environment.
 pub struct Stage {
     pub kubelet: Kubelet,
-    pub sidecar: Sidecar,
+    pub sidecar: Arc<Sidecar>,
     pub env: Arc<WpEnv>,
     pub scale: f64,
 }
 
 impl Stage {
-    /// Environment up, sidecar ready, emulator started and the pod ready.
+    /// Environment up, then the pod started by the emulator (the sidecar, then
+    /// WordPress once the sidecar's startup probe passed) and ready.
     pub async fn start(
         name: &str,
         scale: f64,
@@ -60,32 +69,31 @@ impl Stage {
         sidecar_env: impl FnOnce(&WpEnv) -> Vec<(String, String)>,
     ) -> Stage {
         let env = Arc::new(WpEnv::up(name, &state_root(), own_database));
+        // The WordPress container starts only after its sidecar has.
+        env.php_stop()
+            .unwrap_or_else(|e| panic!("scenario {name}: {e}"));
         let extra = sidecar_env(&env);
         let extra: Vec<(&str, &str)> = extra
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let sidecar = Sidecar::start(
+        let sidecar = Arc::new(Sidecar::new(
             std::path::Path::new(env!("CARGO_BIN_EXE_wp-sentinel")),
             &env,
             scale,
             &extra,
-        );
-        if let Err(error) = sidecar
-            .wait_for("/readyz", 200, Duration::from_secs(20))
-            .await
-        {
-            panic!("scenario {name}: the sidecar never got ready on a healthy WordPress: {error}");
-        }
+        ));
         let options = Options::new(
             scale,
             vec![(SIDECAR_PORT, sidecar.addr), (80, env.php_addr())],
         );
-        let runtime = Arc::new(PhpContainer {
+        let wordpress: Arc<dyn ContainerRuntime> = Arc::new(PhpContainer {
             env: env.clone(),
             layout,
         });
-        let kubelet = Kubelet::start(&wordpress_container(), options, runtime)
+        let runtimes: Vec<(&str, Arc<dyn ContainerRuntime>)> =
+            vec![(SIDECAR, sidecar.clone()), (CONTAINER, wordpress)];
+        let kubelet = Kubelet::start(&manifest_pod(), options, runtimes)
             .unwrap_or_else(|e| panic!("the emulator rejected the manifest: {e}"));
         let stage = Stage {
             kubelet,
@@ -96,7 +104,7 @@ impl Stage {
         let ready = stage
             .kubelet
             .wait_until(
-                Duration::from_secs(20),
+                Duration::from_secs(30),
                 "pod ready at start",
                 Kubelet::ready,
             )
@@ -191,24 +199,32 @@ impl Stage {
     }
 }
 
-/// Matchers for `Timeline::first_after` / `count_after`.
+/// Matchers for `Timeline::first_after` / `count_after`; without `_of`, of WordPress.
 pub fn probe_failed(kind: ProbeKind) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Probe { probe, outcome: Outcome::Failure, .. } if *probe == kind)
+    move |e| matches!(e, EventKind::Probe { probe, outcome: Outcome::Failure, container, .. } if *probe == kind && container.is(CONTAINER))
 }
 
 pub fn killing(e: &EventKind) -> bool {
-    matches!(e, EventKind::Killing { .. })
+    killing_of(CONTAINER)(e)
+}
+
+pub fn killing_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Killing { container, .. } if container.is(name))
 }
 
 pub fn started(e: &EventKind) -> bool {
-    matches!(e, EventKind::Started { .. })
+    started_of(CONTAINER)(e)
+}
+
+pub fn started_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Started { container } if container.is(name) && container.instance > 0)
 }
 
 pub fn result_changed(
     kind: ProbeKind,
     to: crate::kubelet::ProbeResult,
 ) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Result { probe, to: t, .. } if *probe == kind && *t == to)
+    move |e| matches!(e, EventKind::Result { probe, to: t, container, .. } if *probe == kind && *t == to && container.is(CONTAINER))
 }
 
 pub fn discarded(e: &EventKind) -> bool {

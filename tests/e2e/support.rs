@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::kubelet::ContainerRuntime;
+use crate::kubelet::{ContainerRuntime, Signal};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -215,6 +215,20 @@ impl WpEnv {
         stat_fields(&stat)?.get(2)?.parse().ok()
     }
 
+    /// The PHP server's master process runs (a zombie does not count).
+    pub fn php_running(&self) -> bool {
+        let Some(pid) = self
+            .try_var("WPENV_PHP_PID_FILE")
+            .and_then(|file| std::fs::read_to_string(file).ok())
+        else {
+            return false;
+        };
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+            .ok()
+            .and_then(|stat| stat_fields(&stat).map(|f| f.first().copied() != Some("Z")))
+            .unwrap_or(false)
+    }
+
     /// Sends `signal` (STOP, CONT, …) to the whole PHP server.
     pub fn signal_php(&self, signal: &str) -> Result<(), String> {
         let group = self.php_group().ok_or("the PHP server is not running")?;
@@ -322,14 +336,24 @@ pub struct PhpContainer {
 }
 
 impl ContainerRuntime for PhpContainer {
-    fn kill(&self, _container: u32) -> Result<(), String> {
-        // A SIGSTOPped ("wedged") server must run again to act on SIGTERM.
-        let _ = self.env.signal_php("CONT");
-        self.env.php_stop()
+    fn start(&self, instance: u32) -> Result<(), String> {
+        if instance == 0 && self.env.php_running() {
+            return Ok(()); // Started before the emulator: taken as its first instance.
+        }
+        // What a dead instance left behind (its pid file) goes first.
+        self.env.php_stop()?;
+        self.env.php_start(self.layout == Layout::ContainerLayer)
     }
 
-    fn start(&self, _container: u32) -> Result<(), String> {
-        self.env.php_start(self.layout == Layout::ContainerLayer)
+    fn signal(&self, _instance: u32, signal: Signal) -> Result<(), String> {
+        self.env.signal_php(match signal {
+            Signal::Stop => "TERM",
+            Signal::Kill => "KILL",
+        })
+    }
+
+    fn running(&self, _instance: u32) -> bool {
+        self.env.php_running()
     }
 }
 

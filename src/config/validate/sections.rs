@@ -80,6 +80,7 @@ impl Validator {
             liveness_failure_threshold: self.number("heal.liveness_failure_threshold", 3, 1, 100)
                 as u32,
             forensics_dir: self.string("heal.forensics_dir").map(PathBuf::from),
+            state_file: self.string("heal.state_file").map(PathBuf::from),
             restore_after_breaker: self.boolean("heal.restore_after_breaker", false),
             quarantine_after: self.duration(
                 "heal.quarantine_after",

@@ -1,11 +1,15 @@
 //! One kubelet HTTP probe, as `pkg/probe/http` and `prober.go` run it (see
-//! `shared/docs/kubelet-probes.md`): a new TCP connection per request, `User-Agent:
+//! `docs/kubelet.md`): a new TCP connection per request, `User-Agent:
 //! kube-probe/1.33`, `Accept: */*`, `Connection: close`, no `Accept-Encoding`, `Host`
 //! the target's `ip:port`; configured headers added (an empty value removes a default);
 //! at most 10,240 bytes of body read (more is truncated, not an error); 200–299
 //! success, 300–399 not followed a warning (success); redirects followed only to the
 //! same hostname, at most 10 hops (the 10th fails); the timeout covers connect,
-//! redirects and the body; a transport error retried back to back, up to 3 attempts.
+//! redirects and the body. A transport error before the answer (refused, reset,
+//! closed, a timeout before the status line, too many redirects) is a plain
+//! **failure**, not retried (`DoHTTPProbe`: "Convert errors into failures to catch
+//! timeouts"); only an error while reading the body is an *error*, retried back to
+//! back up to 3 attempts and, if every attempt errs, discarded.
 //!
 //! Not emulated: TLS (`scheme: HTTPS`), and `SO_LINGER` 1 s (tokio deprecates it: it
 //! blocks the thread on drop; it only shortens TIME-WAIT).
@@ -24,18 +28,6 @@ pub const BODY_LIMIT: usize = 10 * 1024;
 pub const ATTEMPTS: u32 = 3;
 /// Go's redirect checker stops when this many requests were made.
 const MAX_VIA: u32 = 10;
-
-/// Which transport errors make a probe "errored" (retried, then discarded).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransportErrors {
-    /// `kubelet-probes.md`: any transport error (refused, timeout) is retried and a
-    /// probe whose three attempts all errored is discarded.
-    Discard,
-    /// Kubernetes' code as of 1.33 (`DoHTTPProbe`): an error from `client.Do`
-    /// (refused, timeout before the answer, too many redirects) is a plain failure;
-    /// only an error while reading the body is an error (retried, then discarded).
-    AsInKubeletCode,
-}
 
 /// Where one request goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +51,6 @@ pub struct Rules {
     pub user_agent: String,
     /// `httpGet.httpHeaders`, in order.
     pub headers: Vec<(String, String)>,
-    pub transport_errors: TransportErrors,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +112,7 @@ pub async fn run(url: &Url, rules: &Rules) -> ProbeRun {
             stage,
             message: format!("timeout after {:?}", rules.timeout),
         });
-        let (verdict, status, detail) = judge(outcome, rules.transport_errors);
+        let (verdict, status, detail) = judge(outcome);
         if verdict != Verdict::Error {
             return ProbeRun {
                 verdict,
@@ -142,7 +133,7 @@ pub async fn run(url: &Url, rules: &Rules) -> ProbeRun {
     }
 }
 
-fn judge(attempt: Attempt, rule: TransportErrors) -> (Verdict, Option<u16>, String) {
+fn judge(attempt: Attempt) -> (Verdict, Option<u16>, String) {
     match attempt {
         Attempt::Answer { status, body } => {
             let first_line = String::from_utf8_lossy(&body)
@@ -174,11 +165,7 @@ fn judge(attempt: Attempt, rule: TransportErrors) -> (Verdict, Option<u16>, Stri
         ),
         Attempt::TooManyRedirects => (Verdict::Failure, None, "stopped after 10 redirects".into()),
         Attempt::Transport { stage, message } => {
-            let error = match rule {
-                TransportErrors::Discard => true,
-                TransportErrors::AsInKubeletCode => stage == Stage::Body,
-            };
-            let verdict = if error {
+            let verdict = if stage == Stage::Body {
                 Verdict::Error
             } else {
                 Verdict::Failure

@@ -1,4 +1,7 @@
-//! Reads a container's probes from a Deployment manifest (`k8s/base/deployment.yaml`),
+//! Reads a pod's containers and their probes from a Deployment manifest
+//! (`k8s/base/deployment.yaml`): native sidecars (`initContainers` with
+//! `restartPolicy: Always`) and main containers, `terminationGracePeriodSeconds` of the
+//! pod and of each probe,
 //! with the API's defaults and validation, so the manifests and the tests cannot
 //! disagree: change a probe there and the scenarios run with the new numbers.
 //!
@@ -31,6 +34,9 @@ pub struct ProbeSpec {
     pub timeout_seconds: u32,
     pub success_threshold: u32,
     pub failure_threshold: u32,
+    /// The probe's own `terminationGracePeriodSeconds` (liveness and startup only):
+    /// wins over the pod's for a kill this probe ordered.
+    pub termination_grace_period_seconds: Option<u32>,
 }
 
 impl ProbeSpec {
@@ -49,6 +55,7 @@ impl ProbeSpec {
             timeout_seconds: 1,
             success_threshold: 1,
             failure_threshold: 3,
+            termination_grace_period_seconds: None,
         }
     }
 
@@ -65,6 +72,11 @@ impl ProbeSpec {
         }
         if self.kind != ProbeKind::Readiness && self.success_threshold != 1 {
             return Err(format!("{name}Probe: successThreshold must be 1"));
+        }
+        if self.kind == ProbeKind::Readiness && self.termination_grace_period_seconds.is_some() {
+            return Err(format!(
+                "{name}Probe: terminationGracePeriodSeconds is only for liveness and startup"
+            ));
         }
         Ok(())
     }
@@ -86,14 +98,48 @@ impl ContainerSpec {
     }
 }
 
-/// The container `name` of the first Deployment in `manifest`.
-pub fn read_container(manifest: &Path, name: &str) -> Result<ContainerSpec, String> {
+/// The pod of the first Deployment in a manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodSpec {
+    /// Native sidecars, in start order.
+    pub sidecars: Vec<ContainerSpec>,
+    pub containers: Vec<ContainerSpec>,
+    /// The pod's `terminationGracePeriodSeconds` (default 30).
+    pub termination_grace_period_seconds: u32,
+}
+
+impl PodSpec {
+    pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
+        self.sidecars
+            .iter()
+            .chain(&self.containers)
+            .find(|c| c.name == name)
+    }
+}
+
+/// The pod of the first Deployment in `manifest`.
+pub fn read_pod(manifest: &Path) -> Result<PodSpec, String> {
     let text =
         std::fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
-    parse_container(&text, name).map_err(|e| format!("{}: {e}", manifest.display()))
+    parse_pod(&text).map_err(|e| format!("{}: {e}", manifest.display()))
+}
+
+/// The container `name` of the first Deployment in `manifest`.
+pub fn read_container(manifest: &Path, name: &str) -> Result<ContainerSpec, String> {
+    read_pod(manifest)?
+        .container(name)
+        .cloned()
+        .ok_or_else(|| format!("{}: no container named {name:?}", manifest.display()))
 }
 
 pub fn parse_container(text: &str, name: &str) -> Result<ContainerSpec, String> {
+    parse_pod(text)?
+        .container(name)
+        .cloned()
+        .ok_or_else(|| format!("no container named {name:?}"))
+}
+
+pub fn parse_pod(text: &str) -> Result<PodSpec, String> {
     use serde::Deserialize;
     let mut deployment = None;
     for document in serde_norway::Deserializer::from_str(text) {
@@ -105,12 +151,40 @@ pub fn parse_container(text: &str, name: &str) -> Result<ContainerSpec, String> 
     }
     let deployment = deployment.ok_or("no Deployment in the manifest")?;
     let pod = &deployment["spec"]["template"]["spec"];
-    let container = pod["containers"]
+    let mut sidecars = Vec::new();
+    for init in pod["initContainers"].as_sequence().into_iter().flatten() {
+        if init["restartPolicy"].as_str() != Some("Always") {
+            return Err(format!(
+                "initContainers[{}]: only native sidecars (restartPolicy: Always) are emulated",
+                init["name"].as_str().unwrap_or("?")
+            ));
+        }
+        sidecars.push(parse_one(init)?);
+    }
+    let containers = pod["containers"]
         .as_sequence()
         .into_iter()
         .flatten()
-        .find(|c| c["name"].as_str() == Some(name))
-        .ok_or_else(|| format!("no container named {name:?}"))?;
+        .map(parse_one)
+        .collect::<Result<Vec<_>, _>>()?;
+    let termination_grace_period_seconds = match &pod["terminationGracePeriodSeconds"] {
+        Value::Null => 30,
+        value => value
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or("terminationGracePeriodSeconds: not a whole number")?,
+    };
+    Ok(PodSpec {
+        sidecars,
+        containers,
+        termination_grace_period_seconds,
+    })
+}
+
+fn parse_one(container: &Value) -> Result<ContainerSpec, String> {
+    let name = container["name"]
+        .as_str()
+        .ok_or("a container without a name")?;
     let mut probes = Vec::new();
     for (key, kind) in [
         ("startupProbe", ProbeKind::Startup),
@@ -119,7 +193,7 @@ pub fn parse_container(text: &str, name: &str) -> Result<ContainerSpec, String> 
     ] {
         let probe = &container[key];
         if !probe.is_null() {
-            probes.push(parse_probe(probe, kind, container)?);
+            probes.push(parse_probe(probe, kind, container).map_err(|e| format!("{name}: {e}"))?);
         }
     }
     let pre_stop = &container["lifecycle"]["preStop"];
@@ -191,6 +265,9 @@ fn parse_probe(probe: &Value, kind: ProbeKind, container: &Value) -> Result<Prob
     spec.timeout_seconds = number("timeoutSeconds", spec.timeout_seconds)?;
     spec.success_threshold = number("successThreshold", spec.success_threshold)?;
     spec.failure_threshold = number("failureThreshold", spec.failure_threshold)?;
+    if !probe["terminationGracePeriodSeconds"].is_null() {
+        spec.termination_grace_period_seconds = Some(number("terminationGracePeriodSeconds", 0)?);
+    }
     spec.validate()?;
     Ok(spec)
 }

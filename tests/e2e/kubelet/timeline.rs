@@ -6,9 +6,30 @@
 //!
 //! It only records and answers questions; it never drives the emulator.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// One instance of a container of the pod: its name and which start it is (`#0` the
+/// first, `#1` after the first restart …). The kubelet's container ID, in short.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cid {
+    pub name: Arc<str>,
+    pub instance: u32,
+}
+
+impl Cid {
+    pub fn is(&self, name: &str) -> bool {
+        &*self.name == name
+    }
+}
+
+impl std::fmt::Display for Cid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.name, self.instance)
+    }
+}
 
 /// The three probe workers of a container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,7 +68,7 @@ pub enum Outcome {
     /// A redirect that was not followed: counts as success.
     Warning,
     Failure,
-    /// Every attempt ended in a transport error: counts toward neither threshold.
+    /// Every attempt erred while reading the body: counts toward neither threshold.
     Discarded,
 }
 
@@ -56,29 +77,41 @@ pub enum EventKind {
     Marker(String),
     Probe {
         probe: ProbeKind,
-        container: u32,
+        container: Cid,
         outcome: Outcome,
         status: Option<u16>,
         detail: String,
     },
     Result {
         probe: ProbeKind,
-        container: u32,
+        container: Cid,
         from: ProbeResult,
         to: ProbeResult,
     },
     Killing {
-        container: u32,
+        container: Cid,
         reason: String,
     },
     Died {
-        container: u32,
+        container: Cid,
+    },
+    /// The instance's processes ended without a kill (a crash, an exit).
+    Exited {
+        container: Cid,
     },
     BackOff {
+        container: Cid,
         delay: Duration,
     },
+    /// The pod entered (true) or left (false) the Service's endpoints.
+    PodReady(bool),
+    /// Stop signal or SIGKILL sent to an instance.
+    Signal {
+        container: Cid,
+        signal: &'static str,
+    },
     Started {
-        container: u32,
+        container: Cid,
     },
 }
 
@@ -109,17 +142,20 @@ impl Counters {
 pub struct Timeline {
     start: Instant,
     scale: f64,
+    /// The container `counters()` and `render` report first (WordPress).
+    main: String,
     events: Mutex<Vec<Event>>,
-    counters: Mutex<Counters>,
+    counters: Mutex<BTreeMap<String, Counters>>,
 }
 
 impl Timeline {
-    pub fn new(scale: f64) -> Timeline {
+    pub fn new(scale: f64, main: &str) -> Timeline {
         Timeline {
             start: Instant::now(),
             scale,
+            main: main.to_string(),
             events: Mutex::new(Vec::new()),
-            counters: Mutex::new(Counters::default()),
+            counters: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -134,8 +170,10 @@ impl Timeline {
 
     pub fn push(&self, kind: EventKind) -> Duration {
         let at = self.now();
-        if let EventKind::Started { .. } = kind {
-            self.update(|c| c.restarts += 1);
+        if let EventKind::Started { container } = &kind {
+            if container.instance > 0 {
+                self.update(&container.name, |c| c.restarts += 1);
+            }
         }
         self.lock_events().push(Event { at, kind });
         at
@@ -145,12 +183,19 @@ impl Timeline {
         self.push(EventKind::Marker(text.into()))
     }
 
-    pub fn update(&self, change: impl FnOnce(&mut Counters)) {
-        change(&mut self.counters.lock().unwrap_or_else(|p| p.into_inner()));
+    pub fn update(&self, container: &str, change: impl FnOnce(&mut Counters)) {
+        let mut all = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        change(all.entry(container.to_string()).or_default());
     }
 
+    /// The main container's counters (WordPress's).
     pub fn counters(&self) -> Counters {
-        *self.counters.lock().unwrap_or_else(|p| p.into_inner())
+        self.counters_of(&self.main)
+    }
+
+    pub fn counters_of(&self, container: &str) -> Counters {
+        let all = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(container).copied().unwrap_or_default()
     }
 
     pub fn events(&self) -> Vec<Event> {
@@ -173,6 +218,30 @@ impl Timeline {
             .cloned()
     }
 
+    /// How long the pod was not ready between `since` and `until` (from its
+    /// `PodReady` events; not ready before the first one).
+    pub fn not_ready_between(&self, since: Duration, until: Duration) -> Duration {
+        let events = self.lock_events();
+        let mut ready = false;
+        let mut total = Duration::ZERO;
+        let mut mark = since;
+        for event in events.iter() {
+            let EventKind::PodReady(now) = event.kind else {
+                continue;
+            };
+            let at = event.at.clamp(since, until);
+            if !ready {
+                total += at.saturating_sub(mark);
+            }
+            ready = now;
+            mark = at;
+        }
+        if !ready {
+            total += until.saturating_sub(mark);
+        }
+        total
+    }
+
     /// How many events at or after `since` match.
     pub fn count_after(&self, since: Duration, matches: impl Fn(&EventKind) -> bool) -> usize {
         self.lock_events()
@@ -185,12 +254,17 @@ impl Timeline {
     /// from the previous run of the same probe (state changes are always shown).
     pub fn render(&self, compact: bool) -> String {
         let mut out = String::new();
-        let mut previous: [Option<Outcome>; 3] = [None; 3];
+        let mut previous: BTreeMap<(String, usize), Outcome> = BTreeMap::new();
         for event in self.lock_events().iter() {
-            if let EventKind::Probe { probe, outcome, .. } = &event.kind {
-                let slot = &mut previous[probe.index()];
-                let repeated = *slot == Some(*outcome);
-                *slot = Some(*outcome);
+            if let EventKind::Probe {
+                probe,
+                outcome,
+                container,
+                ..
+            } = &event.kind
+            {
+                let key = (container.name.to_string(), probe.index());
+                let repeated = previous.insert(key, *outcome) == Some(*outcome);
                 if compact && repeated {
                     continue;
                 }
@@ -203,12 +277,20 @@ impl Timeline {
                 describe(&event.kind)
             );
         }
-        let c = self.counters();
-        let _ = writeln!(
-            out,
-            "counters: probes startup={} liveness={} readiness={} (discarded {}), HTTP requests {}, restarts {}",
-            c.probes[0], c.probes[1], c.probes[2], c.discarded, c.http_requests, c.restarts
-        );
+        let all = self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let main = all.get(&self.main).copied().unwrap_or_default();
+        let others = all.iter().filter(|(name, _)| **name != self.main);
+        for (name, c) in std::iter::once((&self.main, &main)).chain(others) {
+            let _ = writeln!(
+                out,
+                "counters {name}: probes startup={} liveness={} readiness={} (discarded {}), HTTP requests {}, restarts {}",
+                c.probes[0], c.probes[1], c.probes[2], c.discarded, c.http_requests, c.restarts
+            );
+        }
         out
     }
 }
@@ -227,7 +309,7 @@ fn describe(kind: &EventKind) -> String {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "---".into());
             format!(
-                "{:<9} probe  c{container}  {:<9} {status}  {detail}",
+                "{:<9} probe  {container}  {:<9} {status}  {detail}",
                 probe.as_str(),
                 format!("{outcome:?}")
             )
@@ -238,12 +320,18 @@ fn describe(kind: &EventKind) -> String {
             from,
             to,
         } => format!(
-            "{} result  c{container}  {from:?} -> {to:?}",
+            "{} result  {container}  {from:?} -> {to:?}",
             probe.as_str().to_uppercase()
         ),
-        EventKind::Killing { container, reason } => format!("KILLING c{container}: {reason}"),
-        EventKind::Died { container } => format!("container c{container} stopped"),
-        EventKind::BackOff { delay } => format!("back-off {delay:.2?} before the restart"),
-        EventKind::Started { container } => format!("STARTED container c{container}"),
+        EventKind::Killing { container, reason } => format!("KILLING {container}: {reason}"),
+        EventKind::Signal { container, signal } => format!("{signal} -> {container}"),
+        EventKind::PodReady(true) => "POD READY (in the Service)".to_string(),
+        EventKind::PodReady(false) => "POD NOT READY (out of the Service)".to_string(),
+        EventKind::Died { container } => format!("container {container} stopped"),
+        EventKind::Exited { container } => format!("container {container} EXITED on its own"),
+        EventKind::BackOff { container, delay } => {
+            format!("back-off {delay:.2?} before restarting {}", container.name)
+        }
+        EventKind::Started { container } => format!("STARTED {container}"),
     }
 }
