@@ -15,7 +15,8 @@
 //! - `scenario`: the stage each scenario plays on, and its waits.
 //! - one file per scenario: `article`, `outage`, `shared_volume`, `wedge`,
 //!   `semantic_drift`, `probe_traffic`, `sidecar_faults` (the sidecar killed, hung,
-//!   crash-looping, restarted mid-episode).
+//!   crash-looping, restarted mid-episode), `article_setup` (the article's own probes
+//!   under the same faults, for comparison).
 
 mod kubelet;
 
@@ -25,6 +26,7 @@ mod sidecar;
 mod support;
 
 mod article;
+mod article_setup;
 mod outage;
 mod probe_traffic;
 mod semantic_drift;

@@ -112,14 +112,17 @@ async fn a_database_outage_fails_readiness_and_restarts_nothing() {
         "a probe to the sidecar errored: the sidecar must always answer",
     );
     let probes = timeline.counters();
+    let out_of_service = timeline.not_ready_between(down, timeline.now());
     let timeline = stage.finish("scenario 2: database outage").await;
     println!(
         "db-stop -> stopped: {}\ndb-stop -> WordPress 500 seen: {}\ndb-stop -> pod not ready: {}\n\
-         db-start -> ready again: {}\nliveness probes during the run: {} (failed: 0), restarts: 0",
+         db-start -> ready again: {}\nliveness probes during the run: {} (failed: 0), restarts: 0, \
+         not ready {:.1} s emulated",
         span(&timeline, down, stopped),
         span(&timeline, down, wordpress_error),
         span(&timeline, down, not_ready),
         span(&timeline, up, ready),
         probes.probes[ProbeKind::Liveness.index()],
+        timeline.emulated(out_of_service),
     );
 }

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::kubelet::manifest::{ContainerSpec, PodSpec, ProbeSpec};
-use crate::kubelet::{Kubelet, Options, ProbeKind};
+use crate::kubelet::manifest::{ContainerSpec, PodSpec};
+use crate::kubelet::{Kubelet, Options};
 use crate::scenario::*;
 use crate::sidecar::Sidecar;
 use crate::support::{http_get, Layout, PhpContainer, PhpRequest, WpEnv};
@@ -22,18 +22,6 @@ const WINDOW: f64 = 120.0;
 /// The sidecar's default WordPress check interval (scaled like everything else).
 const CHECK_INTERVAL: f64 = 5.0;
 const BURST: usize = 300;
-
-fn article_container() -> ContainerSpec {
-    let mut liveness = ProbeSpec::http(ProbeKind::Liveness, "/", 80);
-    liveness.initial_delay_seconds = 30;
-    liveness.period_seconds = 10;
-    liveness.timeout_seconds = 5;
-    ContainerSpec {
-        name: "wordpress".into(),
-        probes: vec![liveness],
-        pre_stop_sleep_seconds: 0,
-    }
-}
 
 /// PHP logs a request when it is done with it (after a stall, late): waits until the
 /// log has not grown for half a second.

@@ -45,6 +45,30 @@ pub fn wordpress_container() -> ContainerSpec {
         .unwrap_or_else(|e| panic!("the emulator cannot read the probes: {e}"))
 }
 
+/// The article's WordPress container: a liveness probe `GET /` on port 80
+/// (initialDelaySeconds 30, periodSeconds 10, timeoutSeconds 5), no readiness
+/// probe, no sidecar.
+pub fn article_container() -> ContainerSpec {
+    let mut liveness = crate::kubelet::ProbeSpec::http(ProbeKind::Liveness, "/", 80);
+    liveness.initial_delay_seconds = 30;
+    liveness.period_seconds = 10;
+    liveness.timeout_seconds = 5;
+    ContainerSpec {
+        name: CONTAINER.into(),
+        probes: vec![liveness],
+        pre_stop_sleep_seconds: 0,
+    }
+}
+
+/// The article's pod: WordPress alone, the default grace period.
+pub fn article_pod() -> PodSpec {
+    PodSpec {
+        sidecars: Vec::new(),
+        containers: vec![article_container()],
+        termination_grace_period_seconds: 30,
+    }
+}
+
 pub fn manifest_pod() -> PodSpec {
     read_pod(&repo().join(MANIFEST))
         .unwrap_or_else(|e| panic!("the emulator cannot read the pod: {e}"))

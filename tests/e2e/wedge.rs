@@ -54,11 +54,14 @@ async fn a_wedged_wordpress_fails_liveness_and_a_restart_heals_it() {
         timeline.count_after(Duration::ZERO, discarded) == 0,
         "a probe to the sidecar errored: the sidecar must answer while WordPress is wedged",
     );
+    let not_ready = timeline.not_ready_between(wedge, timeline.now());
     let timeline = stage.finish("scenario 4: wedged PHP server").await;
     println!(
-        "SIGSTOP -> first failed liveness probe: {}\nSIGSTOP -> kill: {}\nSIGSTOP -> ready again: {}",
+        "SIGSTOP -> first failed liveness probe: {}\nSIGSTOP -> kill: {}\nSIGSTOP -> ready again: {}\n\
+         WordPress restarts {restarts}, not ready {:.1} s emulated",
         span(&timeline, wedge, first_failure),
         span(&timeline, wedge, kill),
         span(&timeline, wedge, healthy),
+        timeline.emulated(not_ready),
     );
 }
