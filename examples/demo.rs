@@ -236,6 +236,10 @@ async fn run() -> Result<(), String> {
     println!("  edit -> new WordPress container       {}", span(started));
     println!("  edit -> ready again (healthy)         {}", span(healthy));
     println!(
+        "  out of the Service after the edit      {:>6.1}s emulated",
+        timeline.emulated(timeline.not_ready_between(edit, timeline.now()))
+    );
+    println!(
         "  restarts: WordPress {}, wp-sentinel {}",
         counters.restarts,
         timeline.counters_of("wp-sentinel").restarts

@@ -596,3 +596,44 @@ async fn the_main_container_starts_once_its_sidecar_has_started() {
         .expect("a native sidecar is restarted");
     assert_eq!(kubelet.restarts(), 0, "the app was not restarted");
 }
+
+/// A kubelet over a stand-in that always gives `reply`, one liveness probe
+/// (failureThreshold 1); the runtime, after six periods.
+async fn liveness_against(
+    reply: fn() -> Reply,
+) -> (Arc<FakeRuntime>, Arc<crate::kubelet::Timeline>) {
+    let server = stand_in(move |_, _| reply()).await;
+    let runtime = Arc::new(FakeRuntime::new(Arc::new(AtomicBool::new(false)), true));
+    let kubelet = Kubelet::start(
+        &app(vec![probe(ProbeKind::Liveness, "/livez", 1)], 0),
+        Options::new(SCALE, vec![(80, server.addr)]),
+        vec![("app", runtime.clone())],
+    )
+    .expect("starts");
+    tokio::time::sleep(Duration::from_secs_f64(5.0 * 6.0 * SCALE)).await;
+    (runtime, kubelet.stop().await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_closed_unanswered_counts_toward_the_threshold() {
+    let (runtime, timeline) = liveness_against(|| Reply::Close).await;
+    assert!(
+        runtime.terms.load(Ordering::SeqCst) >= 1,
+        "a closed connection is a failure, and failureThreshold 1 kills\n{}",
+        timeline.render(false)
+    );
+    assert_eq!(timeline.counters().discarded, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_whose_body_errs_counts_toward_neither_threshold() {
+    let (runtime, timeline) = liveness_against(|| Reply::Truncated).await;
+    let counters = timeline.counters();
+    assert!(counters.discarded >= 3, "{}", timeline.render(false));
+    assert_eq!(counters.discarded, counters.probes_total());
+    assert_eq!(
+        runtime.terms.load(Ordering::SeqCst),
+        0,
+        "a discarded probe is no failure"
+    );
+}
