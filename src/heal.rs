@@ -143,15 +143,17 @@ impl Healer {
         let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
         let drifted = drifted(snapshot);
         self.observe_restart(snapshot, drifted, memory);
-        // Before the first look at the file, a breaker recalled from the state file
-        // stands.
-        if !drifted && wpconfig.last.is_some() {
-            if memory.tripped || memory.unhealed_restarts > 0 {
+        if !drifted {
+            // Before the first look at the file, a breaker recalled from the state
+            // file stands.
+            if wpconfig.last.is_some() && (memory.tripped || memory.unhealed_restarts > 0) {
                 tracing::info!("wp-config.php is healthy again: restart-loop breaker reset");
                 memory.tripped = false;
                 memory.unhealed_restarts = 0;
                 self.board.set_breaker(false, None);
             }
+            // The throttle is for repairs that failed: a new drift is repaired at once.
+            memory.last_attempt = None;
             return;
         }
         let due = memory

@@ -177,9 +177,11 @@ impl Sidecar {
         let start = Instant::now();
         let mut last = (0, String::new());
         while start.elapsed() < limit {
-            last = self.get(path).await;
-            if last.0 == status {
-                return Ok(last.1);
+            // A restarted instance may not listen yet: refused is "not yet".
+            match http_get(self.addr, path).await {
+                Ok(answer) if answer.0 == status => return Ok(answer.1),
+                Ok(answer) => last = answer,
+                Err(error) => last = (0, error),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -269,6 +269,20 @@ async fn restore_writes_the_golden_copy_back_and_keeps_the_drifted_one() {
 }
 
 #[tokio::test]
+async fn restore_never_writes_before_a_drift_is_seen() {
+    // The healer may look at the board before the first read of the file: no verdict
+    // is no drift, and nothing may be written (nor the next repair throttled).
+    let site = Site::start("golden = \"GOLDEN\"\n[heal]\npolicy = \"restore\"").await;
+    assert!(
+        site.forensic_copies().is_empty(),
+        "a restore happened without any drift: {:?}",
+        site.forensic_copies()
+    );
+    let metrics = site.sidecar.get("/metrics").await.body;
+    assert!(!metrics.contains("policy=\"restore\""), "{metrics}");
+}
+
+#[tokio::test]
 async fn restore_without_a_golden_copy_uses_the_last_healthy_one() {
     let site = Site::start("[heal]\npolicy = \"restore\"").await;
     std::fs::remove_file(&site.wp_config).expect("delete");
