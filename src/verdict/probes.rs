@@ -127,20 +127,19 @@ fn plain_line(name: CheckName, state: &CheckState) -> Line {
 }
 
 fn startup_line(wordpress: &CheckState, light: &CheckState) -> Line {
-    // Any HTTP answer from PHP, to either WordPress check, means the container
-    // started, even the database-error page: a deploy during a database outage must
-    // not turn into a restart loop.
-    let answered_by = |state: &CheckState| {
-        state
-            .last
-            .as_ref()
-            .is_some_and(|last| last.class.is_http_answer())
+    // Any HTTP answer from PHP means the container started, even the database-error
+    // page: a deploy during a database outage must not turn into a restart loop. Of
+    // the two WordPress checks, the one that finished last has the latest word.
+    let latest = match (&wordpress.last, &light.last) {
+        (Some(deep), Some(light)) if light.finished() > deep.finished() => Some(light),
+        (Some(deep), _) => Some(deep),
+        (None, light) => light.as_ref(),
     };
-    let answered = answered_by(wordpress) || answered_by(light);
-    let reason = match (&wordpress.last, &light.last) {
-        _ if answered => String::new(),
-        (Some(last), _) | (None, Some(last)) => last.message.clone(),
-        (None, None) => "WordPress not checked yet".to_string(),
+    let answered = latest.is_some_and(|last| last.class.is_http_answer());
+    let reason = match latest {
+        Some(last) if !answered => last.message.clone(),
+        None => "WordPress not checked yet".to_string(),
+        Some(_) => String::new(),
     };
     Line {
         name: "wordpress",

@@ -451,19 +451,30 @@ fn a_redirect_to_the_installer_fails_readiness_not_liveness() {
 
 #[test]
 fn startup_passes_once_either_wordpress_check_had_an_answer_from_php() {
+    // The check that finished last has the latest word.
     assert!(passes(
         Probe::Startup,
-        &states(&[(L, 0, Class::Ok), (W, 0, Class::Timeout)]),
+        &states(&[(W, 0, Class::Timeout), (L, 10, Class::Ok)]),
         WITH_LIGHT
     ));
     assert!(passes(
         Probe::Startup,
-        &states(&[(L, 0, Class::Refused), (W, 0, Class::DatabaseError)]),
+        &states(&[(L, 0, Class::Refused), (W, 10, Class::DatabaseError)]),
         WITH_LIGHT
     ));
     assert!(!passes(
         Probe::Startup,
-        &states(&[(L, 0, Class::Refused), (W, 0, Class::Timeout)]),
+        &states(&[(L, 0, Class::Ok), (W, 10, Class::Timeout)]),
+        WITH_LIGHT
+    ));
+    assert!(passes(
+        Probe::Startup,
+        &states(&[(L, 0, Class::Ok)]),
+        WITH_LIGHT
+    ));
+    assert!(!passes(
+        Probe::Startup,
+        &states(&[(L, 0, Class::Refused), (W, 10, Class::Timeout)]),
         WITH_LIGHT
     ));
 }
