@@ -1,5 +1,6 @@
 //! End-to-end tests: the real sidecar binary beside a real WordPress (Debian's
-//! package under `php -S`) and a real MariaDB, probed by a kubelet emulator that reads
+//! package under Apache 2.4 prefork + mod_php, or `php -S` with
+//! `WP_SENTINEL_E2E_SERVER=php`) and a real MariaDB, probed by a kubelet emulator that reads
 //! the WordPress container's probes from `k8s/base/deployment.yaml`. Each scenario
 //! provisions its own environment with `scripts/wpenv.sh` (state under
 //! `target/tmp/e2e/<scenario>`, fresh ports, a database and user of its own) and
@@ -12,7 +13,7 @@
 //! - `sidecar`: the wp-sentinel child process.
 //! - `scenario`: the stage each scenario plays on, and its waits.
 //! - one file per scenario: `article`, `outage`, `shared_volume`, `wedge`,
-//!   `semantic_drift`, `probe_traffic`.
+//!   `semantic_drift`, `probe_traffic`, `apache_wedge`.
 
 mod kubelet;
 
@@ -21,6 +22,7 @@ mod scenario;
 mod sidecar;
 mod support;
 
+mod apache_wedge;
 mod article;
 mod outage;
 mod probe_traffic;
