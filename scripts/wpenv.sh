@@ -37,6 +37,9 @@ environment (defaults in brackets; remembered in <state>/config after the first 
   WPENV_DB_USER       database user [wpuser]
   WPENV_DB_MODE       auto | machine | own [auto]: own = a private mariadbd
   WPENV_OWN_DB_PORT   port of the private mariadbd [3307]
+  WPENV_OWN_DB_SSL_CERT, WPENV_OWN_DB_SSL_KEY
+                      db-up/db-start of the private mariadbd only: serve TLS with
+                      this certificate and key (not remembered)
 EOF
 }
 
@@ -368,6 +371,11 @@ start_own_db() {
 		die "own MariaDB: port $OWN_PORT is taken by another process (set WPENV_OWN_DB_PORT)"
 	fi
 	install -d -m 755 -o mysql -g mysql "$OWN_DIR"
+	# WPENV_OWN_DB_SSL_CERT and _KEY (for this start only): TLS on the own MariaDB.
+	local OWN_TLS=""
+	if [[ -n ${WPENV_OWN_DB_SSL_CERT:-} && -n ${WPENV_OWN_DB_SSL_KEY:-} ]]; then
+		OWN_TLS=$(printf 'ssl_cert = %s\nssl_key = %s' "$WPENV_OWN_DB_SSL_CERT" "$WPENV_OWN_DB_SSL_KEY")
+	fi
 	write_file_atomic "$OWN_CNF" 644 <<EOF
 # wpenv.sh: a private MariaDB for wp-sentinel's tests
 [mysqld]
@@ -380,6 +388,7 @@ port = $OWN_PORT
 bind-address = 127.0.0.1
 skip-name-resolve
 innodb_buffer_pool_size = 64M
+${OWN_TLS}
 EOF
 	if ! runuser -u mysql -- test -w "$OWN_DIR"; then
 		die "own MariaDB: user mysql cannot write $OWN_DIR (a parent directory is not searchable?)"

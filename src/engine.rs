@@ -67,7 +67,7 @@ impl Engine {
                 async move { wordpress.run().await }
             },
             recheck_database_on_errors(mysql_enabled, triggers.mysql.clone()),
-            wordpress_hurry,
+            deep_hurry(config.wordpress_light.schedule.interval),
         )));
 
         if config.wordpress_light.enabled {
@@ -153,7 +153,7 @@ impl Engine {
 /// One check's loop: run, report, wait for the interval (plus jitter), a trigger or
 /// shutdown.
 #[allow(clippy::too_many_arguments)]
-async fn check_loop<F, Fut, A>(
+async fn check_loop<F, Fut, A, H>(
     name: CheckName,
     schedule: Schedule,
     board: Arc<Board>,
@@ -161,11 +161,12 @@ async fn check_loop<F, Fut, A>(
     mut shutdown: watch::Receiver<bool>,
     run: F,
     after: A,
-    hurry: fn(&Board, CheckName) -> Option<Duration>,
+    hurry: H,
 ) where
     F: Fn() -> Fut,
     Fut: Future<Output = Observation>,
     A: Fn(&Observation),
+    H: Fn(&Board, CheckName) -> Option<Duration>,
 {
     loop {
         if *shutdown.borrow() {
@@ -206,6 +207,20 @@ fn wordpress_hurry(board: &Board, check: CheckName) -> Option<Duration> {
         .as_ref()
         .is_some_and(|last| last.status.is_ok() != state.effective.is_ok());
     (liveness_failing || change_under_way).then_some(HURRIED_INTERVAL)
+}
+
+/// The deep check hurries like the light one, and while it fails (WordPress not
+/// ready: an error page, the installer, maintenance) it runs at `failing_interval`
+/// (the light check's): readiness must come back within seconds of a repair, and a
+/// failure at start-up must not keep a pod out of its Service for a whole minute.
+fn deep_hurry(failing_interval: Duration) -> impl Fn(&Board, CheckName) -> Option<Duration> {
+    move |board: &Board, check: CheckName| {
+        let failing = board.snapshot().states[check.index()].effective == Status::Fail;
+        match wordpress_hurry(board, check) {
+            Some(hurried) => Some(hurried),
+            None => failing.then_some(failing_interval),
+        }
+    }
 }
 
 fn never(_: &Board, _: CheckName) -> Option<Duration> {

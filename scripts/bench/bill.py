@@ -108,20 +108,28 @@ def markdown(results):
     ]
     for path, ms in costs.items():
         out.append(f"| `GET {path}` | {ms:.3f} |")
-    mysql = bill["wp_sentinel"]["mysql"]
-    hours = bill["wp_sentinel"]["seconds"] / 3600
-    checks = bill["wp_sentinel"]["seconds"] / MYSQL_PERIOD_S
+    windows = [("server without TLS (`preferred` settles on plain text)", bill["wp_sentinel"])]
+    if "mysql_tls" in results:
+        windows.append((f"server with TLS (have_ssl {results['mysql_tls'].get('have_ssl')}; `preferred` uses it)",
+                        results["mysql_tls"]))
     out += [
         "",
-        f"MySQL in wp-sentinel's window (`SHOW GLOBAL STATUS` deltas, less reading them; about {checks:.0f} checks):",
+        "MySQL load of wp-sentinel at its defaults (`SHOW GLOBAL STATUS` deltas over its window on the "
+        "benchmark's own MariaDB, less what reading them adds; one check every 5-5.5 s):",
         "",
-        "| counter | in the window | per hour |",
-        "|---|---|---|",
+        "| counter | " + " | ".join(label for label, _ in windows) + " |",
+        "|---|" + "---|" * len(windows),
     ]
     for key in ("Connections", "Aborted_connects", "Com_change_user", "Com_reset_connection",
-                "Com_admin_commands", "Questions", "Threads_created"):
-        if key in mysql:
-            out.append(f"| `{key}` | {mysql[key]} | {mysql[key] / hours:.0f} |")
+                "Ssl_accepts", "Com_admin_commands", "Questions", "Threads_created"):
+        cells = []
+        for _, window in windows:
+            value = window["mysql"].get(key)
+            hours = window["seconds"] / 3600
+            checks = window["seconds"] / MYSQL_PERIOD_S
+            cells.append("n/a" if value is None else
+                         f"{value} in {window['seconds']:.0f} s (~{checks:.0f} checks): {value / hours:.0f}/h")
+        out.append(f"| `{key}` | " + " | ".join(cells) + " |")
     detection = results.get("detection_at_defaults")
     if detection:
         wedge = median_or_none(detection["wedge"])

@@ -51,6 +51,7 @@ FLOORS = {
     "hyper_1thread": ["bench_hyper_ok", "current-thread"],
 }
 RATE_TARGETS = ("readyz", "floor", "hyper")
+BENCH_AGENT = "wp-sentinel-bench/1"
 SED_DB_HOST_HOGE = "s/getenv_docker('WORDPRESS_DB_HOST', 'mysql')/'hoge'/"
 
 
@@ -170,13 +171,13 @@ def kib(value):
 # ------------------------------------------------------------------ HTTP helpers
 
 
-def http_status(port, path, timeout=1.0):
+def http_status(port, path, timeout=1.0, agent="kube-probe/1.33"):
     """Status of GET path on a new connection (as the kubelet), 0 when no answer."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
             sock.sendall(
                 f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                "User-Agent: kube-probe/1.33\r\nConnection: close\r\n\r\n".encode()
+                f"User-Agent: {agent}\r\nConnection: close\r\n\r\n".encode()
             )
             data = b""
             while len(data) < 12:
@@ -222,16 +223,16 @@ def port_free(port):
 class Poller(threading.Thread):
     """Polls one path every `interval` s on a new connection and keeps (t, status)."""
 
-    def __init__(self, port, path, interval):
+    def __init__(self, port, path, interval, agent="kube-probe/1.33"):
         super().__init__(daemon=True)
-        self.port, self.path, self.interval = port, path, interval
+        self.port, self.path, self.interval, self.agent = port, path, interval, agent
         self.samples = []
         self.stopping = threading.Event()
 
     def run(self):
         while not self.stopping.is_set():
             started = time.monotonic()
-            status = http_status(self.port, self.path, timeout=2.0)
+            status = http_status(self.port, self.path, timeout=2.0, agent=self.agent)
             self.samples.append((started, status))
             self.stopping.wait(self.interval)
 
@@ -371,7 +372,7 @@ class Bench:
             ["mariadb", "-uroot", f"--socket={self.socket}", "-Nse",
              "SHOW GLOBAL STATUS WHERE Variable_name IN ('Connections','Questions',"
              "'Queries','Com_admin_commands','Aborted_connects','Threads_created',"
-             "'Com_change_user','Com_reset_connection')"],
+             "'Com_change_user','Com_reset_connection','Ssl_accepts')"],
             check=True, capture_output=True, text=True).stdout
         return {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if line.strip()}
 
@@ -864,8 +865,11 @@ class Bench:
         """Detection times with the sidecar at its defaults (no kubelet here: the
         time until the sidecar's answer changes)."""
         a = self.args
-        live = Poller(self.sidecar_port, "/livez", 0.02)
-        ready = Poller(self.sidecar_port, "/readyz", 0.02)
+        # Not as the kubelet: 20 ms polls with its User-Agent would be its restart
+        # orders to the healer (failureThreshold failures in a row), and trip the
+        # restart-loop breaker within a fraction of a second.
+        live = Poller(self.sidecar_port, "/livez", 0.02, agent=BENCH_AGENT)
+        ready = Poller(self.sidecar_port, "/readyz", 0.02, agent=BENCH_AGENT)
         live.start()
         ready.start()
         found = {"wedge": [], "missing_tables": [], "db_host_hoge": []}
@@ -919,6 +923,46 @@ class Bench:
         ready.stop()
         self.results["detection_at_defaults"] = found
 
+    def mysql_with_tls(self, seconds):
+        """The MySQL load again with TLS on the server (tls_mode preferred then
+        negotiates TLS): a throwaway certificate, the benchmark's own MariaDB
+        restarted with it, then restarted without it."""
+        cnf = self.env["MYSQL_OWN_CNF"]
+        tls_dir = os.path.join(os.path.dirname(cnf), "tls")
+        os.makedirs(tls_dir, exist_ok=True)
+        key, cert = os.path.join(tls_dir, "server.key"), os.path.join(tls_dir, "server.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        for path in (tls_dir, key, cert):
+            os.chmod(path, 0o755 if path == tls_dir else 0o644)
+        wpenv = os.path.join(REPO, "scripts", "wpenv.sh")
+
+        def restart_db(tls):
+            env = dict(os.environ)
+            if tls:
+                env.update(WPENV_OWN_DB_SSL_CERT=cert, WPENV_OWN_DB_SSL_KEY=key)
+            subprocess.run([wpenv, "db-stop"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([wpenv, "db-start"], check=True, stdout=subprocess.DEVNULL, env=env)
+
+        try:
+            restart_db(True)
+            self.overhead = self.counter_overhead()
+            have_ssl = subprocess.run(
+                ["mariadb", "-uroot", f"--socket={self.socket}", "-Nse", "SELECT @@have_ssl"],
+                check=True, capture_output=True, text=True).stdout.strip()
+            log(f"MySQL load with TLS on the server (have_ssl {have_ssl}): wp-sentinel at its defaults, {seconds} s")
+            sidecar = self.start_sidecar()
+            time.sleep(3)
+            window = self.periodic_window(seconds, [], {"sidecar": Group("sidecar", lambda: [sidecar.pid]),
+                                                        "mariadbd": self.mariadb})
+            stop(sidecar)
+            window["have_ssl"] = have_ssl
+            self.results["mysql_tls"] = window
+        finally:
+            restart_db(False)
+            self.overhead = self.counter_overhead()
+
     def run(self):
         self.overhead = self.counter_overhead()
         self.results["counter_read_overhead"] = self.overhead
@@ -935,6 +979,7 @@ class Bench:
             sidecar = self.bill()
             self.detection_at_defaults(sidecar)
             stop(sidecar)
+            self.mysql_with_tls(self.args.bill_tls_window)
         if "capacity" in phases or "detection" in phases:
             sidecar = self.capacity() if "capacity" in phases else self.start_sidecar()
             if "detection" in phases:
@@ -991,6 +1036,7 @@ def main():
     parser.add_argument("--bill-sidecar-window", type=float, default=240)
     parser.add_argument("--bill-baseline", type=float, default=60)
     parser.add_argument("--wedges", type=int, default=3)
+    parser.add_argument("--bill-tls-window", type=float, default=120)
     parser.add_argument("--table-trials", type=int, default=2)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -367,3 +367,32 @@ async fn verbose_bodies_json_and_metrics_show_both_checks() {
     }
     sidecar.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_failing_deep_check_reruns_at_the_light_pace_so_readiness_comes_back() {
+    // The deep check's first answer is an error (mysql is disabled, so it is held
+    // from liveness); its interval is a minute, yet the repair is seen at once.
+    let site = Site::start(&[
+        (LIGHT, ok("")),
+        (DEEP, Page::Answer(500, Vec::new(), "Fatal error".into())),
+    ])
+    .await;
+    let sidecar = Sidecar::start(config(&two_speeds(&site), &[])).await;
+    let not_ready = eventually(Duration::from_secs(5), || async {
+        sidecar.get("/readyz/wordpress").await.status == 503
+    })
+    .await;
+    assert!(not_ready, "{}", sidecar.get("/readyz?verbose").await.body);
+    assert_eq!(sidecar.get("/livez").await.status, 200);
+    site.set(DEEP, ok("login"));
+    let ready = eventually(Duration::from_secs(5), || async {
+        sidecar.get("/readyz").await.status == 200
+    })
+    .await;
+    assert!(
+        ready,
+        "the deep check (interval 60 s) must re-check while failing: {}",
+        sidecar.get("/readyz?verbose").await.body
+    );
+    sidecar.stop().await.expect("clean stop");
+}
