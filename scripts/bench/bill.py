@@ -122,6 +122,8 @@ def markdown(results):
     ]
     for key in ("Connections", "Aborted_connects", "Com_change_user", "Com_reset_connection",
                 "Ssl_accepts", "Com_admin_commands", "Questions", "Threads_created"):
+        if all(key not in window["mysql"] for _, window in windows):
+            continue  # MariaDB 10.11 has no such counter
         cells = []
         for _, window in windows:
             value = window["mysql"].get(key)
@@ -130,6 +132,22 @@ def markdown(results):
             cells.append("n/a" if value is None else
                          f"{value} in {window['seconds']:.0f} s (~{checks:.0f} checks): {value / hours:.0f}/h")
         out.append(f"| `{key}` | " + " | ".join(cells) + " |")
+    notes = []
+    for label, window in windows:
+        deep_pages = window.get("requests", {}).get("/wp-login.php", 0)
+        own = window["mysql"].get("Connections", 0) - deep_pages
+        notes.append(f"{label.split(' (')[0]}: {window['mysql'].get('Connections', 0)} connections for "
+                     f"{deep_pages} deep checks (WordPress's `/wp-login.php` connects once per page): "
+                     f"**{own} new connections by the MySQL check itself**")
+    out += [
+        "",
+        "; ".join(notes) + ". One `Com_admin_commands` per check, the ping (the run of 2026-11-27 counted two, the "
+        "second most likely the pool's reset, now off); MariaDB 10.11 shows no `Com_change_user` or "
+        "`Com_reset_connection` counter. `Questions` are WordPress's own queries of the deep checks' "
+        "pages. The sidecar's pooled connection was opened 3 s before each window and reused through "
+        "it, hence no `Ssl_accepts` in the window (with TLS on the server the sidecar logged no "
+        "fallback to plain text).",
+    ]
     detection = results.get("detection_at_defaults")
     if detection:
         wedge = median_or_none(detection["wedge"])
