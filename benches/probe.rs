@@ -26,7 +26,7 @@ fn healthy_state() -> AppState {
         },
         staleness_bound: std::time::Duration::from_secs(3600),
     };
-    let board = Board::new([settings; 3]);
+    let board = Board::new([settings; wp_sentinel::verdict::N_CHECKS]);
     for check in CheckName::ALL {
         board.record(
             check,

@@ -18,6 +18,13 @@
 #                      floor ["8291 8292 8293 8294"]
 #   BENCH_ARGS         extra arguments for scripts/bench/run.py (e.g. "--rounds 3")
 #   BENCH_E2E          1: also run tests/e2e/article.rs when it exists [1]
+#   BENCH_PHASES       phases of run.py, comma-separated
+#                      [probe,quiet,startup,capacity,detection,bill]; "bill" alone
+#                      (the pod's bill of issue 11, ~14 minutes) writes only its
+#                      block of BENCHMARKS.md and docs/bench/pod-bill.svg
+#
+# WordPress runs under Apache 2.4 prefork + mod_php (scripts/wpenv.sh's default), as
+# the official wordpress:*-apache image runs it.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +39,10 @@ export WPENV_OWN_DB_PORT=${WPENV_OWN_DB_PORT:-3391}
 # A MariaDB of our own: its counters are ours alone, and db-stop may stop it.
 export WPENV_DB_MODE=own
 export WPENV_PHP_WORKERS=4
+export WPENV_SERVER=${WPENV_SERVER:-apache}
+PHASES=${BENCH_PHASES:-probe,quiet,startup,capacity,detection,bill}
+ONLY_BILL=0
+[[ $PHASES == bill ]] && ONLY_BILL=1
 read -r -a PORTS <<<"${BENCH_PORTS:-8291 8292 8293 8294}"
 TOOLS=$BENCH_DIR/tools
 OHA=$TOOLS/bin/oha
@@ -54,7 +65,7 @@ install_tools() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 			"${missing[@]}" >>"$BENCH_DIR/apt.log" 2>&1 || die "apt-get failed (log: $BENCH_DIR/apt.log)"
 	fi
-	if [[ ! -x $OHA ]]; then
+	if [[ ! -x $OHA ]] && ((!ONLY_BILL)); then
 		# Not in Debian; a crate. Its own target dir, so the bench's build stays apart.
 		say "cargo install oha (once; a few minutes on 2 cores)"
 		CARGO_TARGET_DIR=$TOOLS/build cargo install --locked --root "$TOOLS" oha \
@@ -78,13 +89,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 scripts/wpenv.sh up
 python3 scripts/bench/run.py --env "$WPENV_DIR/env" --target "$CARGO_TARGET_DIR" \
-	--work "$BENCH_DIR/work" --out "$RESULTS" --oha "$OHA" --ports "${PORTS[@]}" ${BENCH_ARGS:-}
+	--work "$BENCH_DIR/work" --out "$RESULTS" --oha "$OHA" --ports "${PORTS[@]}" \
+	--phases "$PHASES" ${BENCH_ARGS:-}
 scripts/wpenv.sh down
 
 # The article's edit -> WordPress healthy again, from the kubelet emulator's scenario,
 # once tests/e2e has landed (it provisions its own environment).
 ARTICLE=""
-if [[ ${BENCH_E2E:-1} == 1 && -f tests/e2e/article.rs ]]; then
+if [[ ${BENCH_E2E:-1} == 1 && -f tests/e2e/article.rs ]] && ((!ONLY_BILL)); then
 	say "tests/e2e/article.rs: the article's edit under the kubelet emulator"
 	if cargo test --locked --test e2e article -- --nocapture >"$BENCH_DIR/work/e2e-article.log" 2>&1; then
 		ARTICLE=$(sed -n 's/^edit -> ready again (healthy): //p' "$BENCH_DIR/work/e2e-article.log" | tail -n 1)
@@ -103,5 +115,11 @@ if article:
     results["article_e2e"] = article
 json.dump(results, open(path, "w"), indent=1)
 EOF
-python3 scripts/bench/report.py "$RESULTS" --markdown BENCHMARKS.md --charts docs/bench
+mkdir -p docs/bench
+if ((!ONLY_BILL)); then
+	python3 scripts/bench/report.py "$RESULTS" --markdown BENCHMARKS.md --charts docs/bench
+fi
+if [[ ,$PHASES, == *,bill,* ]]; then
+	python3 scripts/bench/bill.py "$RESULTS" --markdown BENCHMARKS.md --chart docs/bench/pod-bill.svg
+fi
 say "done: BENCHMARKS.md, docs/bench/*.svg (raw figures: $RESULTS)"

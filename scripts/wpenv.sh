@@ -13,7 +13,7 @@ usage: scripts/wpenv.sh COMMAND
   install             apt-get install the packages (skipped quickly if present)
   db-up               make sure a MariaDB answers; create the databases and the user
   wp-up               WordPress docroot + wp-config.php + PHP server + WP install
-  php-stop            stop the PHP server (the "WordPress container")
+  php-stop            stop the web server (the "WordPress container": Apache or php -S)
   php-start [--reset-config]
                       start it again; --reset-config first copies the template back
                       to wp-config.php (a fresh container layer); without it the
@@ -27,12 +27,19 @@ usage: scripts/wpenv.sh COMMAND
 
 environment (defaults in brackets; remembered in <state>/config after the first use):
   WPENV_DIR           state directory [<repo>/target/wpenv]
-  WPENV_PORT          PHP server port on 127.0.0.1 [8080]
-  WPENV_PHP_WORKERS   PHP_CLI_SERVER_WORKERS; 1 = single process [4]
+  WPENV_PORT          web server port on 127.0.0.1 [8080]
+  WPENV_SERVER        apache | php [apache]: Apache 2.4 prefork + mod_php as the
+                      official wordpress:*-apache image runs it (started as root,
+                      workers as www-data, .htaccess honoured), or php -S
+  WPENV_PHP_WORKERS   Apache: MaxRequestWorkers; php -S: PHP_CLI_SERVER_WORKERS
+                      (1 = single process) [4]
   WPENV_DB_NAME       database [wordpress]; a second one, <name>_other, is created too
   WPENV_DB_USER       database user [wpuser]
   WPENV_DB_MODE       auto | machine | own [auto]: own = a private mariadbd
   WPENV_OWN_DB_PORT   port of the private mariadbd [3307]
+  WPENV_OWN_DB_SSL_CERT, WPENV_OWN_DB_SSL_KEY
+                      db-up/db-start of the private mariadbd only: serve TLS with
+                      this certificate and key (not remembered)
 EOF
 }
 
@@ -45,14 +52,21 @@ STATE=${WPENV_DIR:-$REPO_DIR/target/wpenv}
 STATE=${STATE%/}
 
 PACKAGES=(mariadb-server mariadb-client php-cli php-mysql wordpress
-	wordpress-theme-twentytwentythree php php8.2-cgi micro-httpd netcat-traditional curl)
+	wordpress-theme-twentytwentythree php php8.2-cgi micro-httpd netcat-traditional curl
+	apache2 libapache2-mod-php8.2)
 
-DOCROOT=$STATE/docroot
 PRISTINE=$STATE/pristine
-WP_CONFIG=$DOCROOT/wp-config.php
 TEMPLATE=$STATE/wp-config-template.php
 PHP_PID=$STATE/php.pid
 PHP_LOG=$STATE/php.log
+APACHE_DIR=$STATE/apache
+APACHE_CONF=$APACHE_DIR/apache2.conf
+APACHE_ERROR_LOG=$APACHE_DIR/error.log
+APACHE_BIN=/usr/sbin/apache2
+APACHE_MODULES=/usr/lib/apache2/modules
+# A test-only page that holds an Apache worker for ?s= seconds (at most 120): the
+# e2e wedge scenario fills every worker with it.
+SLOW_PAGE=wpenv-slow.php
 ENV_FILE=$STATE/env
 CONFIG_FILE=$STATE/config
 DB_FILE=$STATE/db
@@ -182,6 +196,8 @@ load_config() {
 	DB_MODE_WANTED=${DB_MODE_WANTED:-auto}
 	OWN_PORT=${WPENV_OWN_DB_PORT:-$(kv_get "$CONFIG_FILE" WPENV_OWN_DB_PORT)}
 	OWN_PORT=${OWN_PORT:-3307}
+	SERVER=${WPENV_SERVER:-$(kv_get "$CONFIG_FILE" WPENV_SERVER)}
+	SERVER=${SERVER:-apache}
 	DB_OTHER=${DB_NAME}_other
 	URL=http://127.0.0.1:$PORT
 
@@ -191,11 +207,31 @@ load_config() {
 	[[ $DB_NAME =~ ^[A-Za-z0-9_]+$ ]] || die "WPENV_DB_NAME: letters, digits and _ only: $DB_NAME"
 	[[ $DB_USER =~ ^[A-Za-z0-9_]+$ ]] || die "WPENV_DB_USER: letters, digits and _ only: $DB_USER"
 	[[ $DB_MODE_WANTED =~ ^(auto|machine|own)$ ]] || die "WPENV_DB_MODE: auto, machine or own: $DB_MODE_WANTED"
+	[[ $SERVER =~ ^(apache|php)$ ]] || die "WPENV_SERVER: apache or php: $SERVER"
 	[[ $STATE =~ ^[A-Za-z0-9_./+-]+$ ]] || die "state directory path must not need shell quoting: $STATE"
 
 	# The database actually in use (written by db-up).
 	DB_MODE=$(kv_get "$DB_FILE" DB_MODE)
 	DB_PORT=$(kv_get "$DB_FILE" DB_PORT)
+
+	# What the web server's workers (www-data) read goes where they can: the state
+	# directory, unless a parent of it is closed to them (a checkout under /root).
+	WWW_DIR=$(kv_get "$CONFIG_FILE" WPENV_WWW_DIR)
+	if [[ -z $WWW_DIR ]]; then
+		WWW_DIR=$STATE
+		if ((EUID == 0)) && ! www_data_can_enter "$STATE"; then
+			WWW_DIR=/var/lib/wpenv/$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)
+		fi
+	fi
+	DOCROOT=$WWW_DIR/docroot
+	WP_CONFIG=$DOCROOT/wp-config.php
+}
+
+# www_data_can_enter DIR: www-data can reach DIR (or its closest existing ancestor).
+www_data_can_enter() {
+	local dir=$1
+	while [[ ! -d $dir ]]; do dir=$(dirname "$dir"); done
+	runuser -u www-data -- test -x "$dir" 2>/dev/null
 }
 
 save_config() {
@@ -207,6 +243,8 @@ WPENV_DB_NAME=$DB_NAME
 WPENV_DB_USER=$DB_USER
 WPENV_DB_MODE=$DB_MODE_WANTED
 WPENV_OWN_DB_PORT=$OWN_PORT
+WPENV_SERVER=$SERVER
+WPENV_WWW_DIR=$WWW_DIR
 EOF
 }
 
@@ -333,6 +371,11 @@ start_own_db() {
 		die "own MariaDB: port $OWN_PORT is taken by another process (set WPENV_OWN_DB_PORT)"
 	fi
 	install -d -m 755 -o mysql -g mysql "$OWN_DIR"
+	# WPENV_OWN_DB_SSL_CERT and _KEY (for this start only): TLS on the own MariaDB.
+	local OWN_TLS=""
+	if [[ -n ${WPENV_OWN_DB_SSL_CERT:-} && -n ${WPENV_OWN_DB_SSL_KEY:-} ]]; then
+		OWN_TLS=$(printf 'ssl_cert = %s\nssl_key = %s' "$WPENV_OWN_DB_SSL_CERT" "$WPENV_OWN_DB_SSL_KEY")
+	fi
 	write_file_atomic "$OWN_CNF" 644 <<EOF
 # wpenv.sh: a private MariaDB for wp-sentinel's tests
 [mysqld]
@@ -345,6 +388,7 @@ port = $OWN_PORT
 bind-address = 127.0.0.1
 skip-name-resolve
 innodb_buffer_pool_size = 64M
+${OWN_TLS}
 EOF
 	if ! runuser -u mysql -- test -w "$OWN_DIR"; then
 		die "own MariaDB: user mysql cannot write $OWN_DIR (a parent directory is not searchable?)"
@@ -457,10 +501,80 @@ need_db() {
 
 # ---------------------------------------------------------------- WordPress / PHP
 
+# PHP_BIN: the executable of "the WordPress container" (apache2, or php for php -S).
 PHP_BIN=""
 find_php() {
+	if [[ $SERVER == apache ]]; then
+		PHP_BIN=$APACHE_BIN
+		[[ -x $PHP_BIN && -f $APACHE_MODULES/libphp8.2.so ]] ||
+			die "apache2 or libapache2-mod-php8.2 not installed (run install)"
+		return 0
+	fi
 	PHP_BIN=$(readlink -f "$(command -v php || true)" 2>/dev/null || true)
 	[[ -x $PHP_BIN ]] || die "php not installed (run install)"
+}
+
+# write_apache_conf: a self-contained configuration for this state directory (its own
+# port, PID file, logs), shaped like the official wordpress:*-apache image's: prefork,
+# mod_php, mod_rewrite with the docroot's .htaccess, started as root with workers as
+# www-data. The request log has php -S's line shape, so the tests read either.
+write_apache_conf() {
+	local servers=$((WORKERS < 2 ? WORKERS : 2))
+	((servers >= 1)) || servers=1
+	mkdir -p "$APACHE_DIR"
+	write_file_atomic "$APACHE_CONF" 644 <<CONF
+# written by scripts/wpenv.sh; rewritten at every start
+ServerName 127.0.0.1
+Listen 127.0.0.1:$PORT
+PidFile $APACHE_DIR/apache2.pid
+DefaultRuntimeDir $APACHE_DIR
+Mutex file:$APACHE_DIR default
+User www-data
+Group www-data
+LoadModule mpm_prefork_module $APACHE_MODULES/mod_mpm_prefork.so
+LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
+LoadModule dir_module $APACHE_MODULES/mod_dir.so
+LoadModule mime_module $APACHE_MODULES/mod_mime.so
+LoadModule rewrite_module $APACHE_MODULES/mod_rewrite.so
+LoadModule setenvif_module $APACHE_MODULES/mod_setenvif.so
+LoadModule php_module $APACHE_MODULES/libphp8.2.so
+TypesConfig /etc/mime.types
+StartServers $servers
+MinSpareServers 1
+MaxSpareServers $WORKERS
+ServerLimit $WORKERS
+MaxRequestWorkers $WORKERS
+MaxConnectionsPerChild 0
+Timeout 300
+KeepAlive On
+MaxKeepAliveRequests 100
+KeepAliveTimeout 5
+ErrorLog $APACHE_ERROR_LOG
+LogLevel warn
+# The path as the client sent it (mod_dir and .htaccess rewrite / to index.php).
+SetEnvIf Request_URI "^(.*)\$" WPENV_URI=\$1
+SetEnvIf REDIRECT_WPENV_URI "^(.+)\$" WPENV_URI=\$1
+LogFormat "[%P] %t %a:%{remote}p [%>s]: %m %{WPENV_URI}e%q" wpenv
+CustomLog $PHP_LOG wpenv
+DocumentRoot $DOCROOT
+<Directory />
+	Options FollowSymLinks
+	AllowOverride None
+	Require all denied
+</Directory>
+<Directory $DOCROOT>
+	Options FollowSymLinks
+	AllowOverride All
+	Require all granted
+</Directory>
+DirectoryIndex index.php index.html
+<FilesMatch "\.php\$">
+	SetHandler application/x-httpd-php
+</FilesMatch>
+<FilesMatch "^\.ht">
+	Require all denied
+</FilesMatch>
+CONF
 }
 
 php_env() {
@@ -474,7 +588,7 @@ php_env() {
 		"WORDPRESS_DB_NAME=$DB_NAME"
 		"WORDPRESS_TABLE_PREFIX=$TABLE_PREFIX"
 	)
-	if ((WORKERS > 1)); then
+	if ((WORKERS > 1)) && [[ $SERVER == php ]]; then
 		PHP_ENV+=("PHP_CLI_SERVER_WORKERS=$WORKERS")
 	fi
 }
@@ -493,12 +607,35 @@ prepare_docroot() {
 		mv "$tmp" "$PRISTINE"
 	fi
 	if [[ ! -f $DOCROOT/wp-settings.php ]]; then
-		tmp=$STATE/docroot.tmp
+		mkdir -p "$WWW_DIR"
+		chmod 755 "$WWW_DIR"
+		tmp=$WWW_DIR/docroot.tmp
 		rm -rf "$tmp"
 		cp -a "$PRISTINE" "$tmp"
 		mv "$tmp" "$DOCROOT"
 	fi
 	install -m 644 "$TEMPLATE_SRC" "$TEMPLATE"
+	# WordPress's own rewrite rules, as it writes them for pretty permalinks.
+	cat >"$DOCROOT/.htaccess" <<'HTACCESS'
+# BEGIN WordPress
+<IfModule mod_rewrite.c>
+RewriteEngine On
+RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+RewriteBase /
+RewriteRule ^index\.php$ - [L]
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteCond %{REQUEST_FILENAME} !-d
+RewriteRule . /index.php [L]
+</IfModule>
+# END WordPress
+HTACCESS
+	cat >"$DOCROOT/$SLOW_PAGE" <<'SLOW'
+<?php
+// wpenv.sh, tests only: holds this worker for ?s= seconds (0-120), then answers.
+$seconds = max(0, min(120, (int) ($_GET['s'] ?? 10)));
+sleep($seconds);
+echo "slept $seconds s\n";
+SLOW
 	chown -R www-data:www-data "$DOCROOT"
 	runuser -u www-data -- test -r "$DOCROOT/wp-settings.php" ||
 		die "www-data cannot read $DOCROOT (a parent directory is not searchable?)"
@@ -522,15 +659,25 @@ php_start() {
 	fi
 	[[ -f $DOCROOT/wp-settings.php ]] || die "no docroot yet (run wp-up or up)"
 	php_env
-	printf '\n=== %s wpenv: php -S 127.0.0.1:%s, workers %s\n' "$(date -Is)" "$PORT" "$WORKERS" >>"$PHP_LOG"
+	printf '\n=== %s wpenv: %s on 127.0.0.1:%s, workers %s\n' "$(date -Is)" "$SERVER" "$PORT" "$WORKERS" >>"$PHP_LOG"
 	chown www-data:www-data "$PHP_LOG"
 	# start-stop-daemon: new session (so workers can be stopped as a group), PID file
-	# written for the process itself, user www-data, output appended to the log.
-	env -i "${PHP_ENV[@]}" \
-		start-stop-daemon --start --background --make-pidfile --pidfile "$PHP_PID" \
-		--chuid www-data:www-data --chdir "$DOCROOT" --output "$PHP_LOG" \
-		--exec "$PHP_BIN" -- -S "127.0.0.1:$PORT" -t "$DOCROOT" 9>&- ||
-		die "php: start-stop-daemon failed"
+	# written for the process itself, output appended to the log. Apache starts as
+	# root and runs its workers as www-data (as in the image); php -S runs as www-data.
+	if [[ $SERVER == apache ]]; then
+		write_apache_conf
+		env -i "${PHP_ENV[@]}" \
+			start-stop-daemon --start --background --make-pidfile --pidfile "$PHP_PID" \
+			--chdir "$DOCROOT" --output "$APACHE_DIR/stdout.log" \
+			--exec "$PHP_BIN" -- -f "$APACHE_CONF" -DFOREGROUND 9>&- ||
+			die "apache: start-stop-daemon failed"
+	else
+		env -i "${PHP_ENV[@]}" \
+			start-stop-daemon --start --background --make-pidfile --pidfile "$PHP_PID" \
+			--chuid www-data:www-data --chdir "$DOCROOT" --output "$PHP_LOG" \
+			--exec "$PHP_BIN" -- -S "127.0.0.1:$PORT" -t "$DOCROOT" 9>&- ||
+			die "php: start-stop-daemon failed"
+	fi
 	for ((i = 0; i < 200; i++)); do
 		code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$URL/wp-includes/version.php" || true)
 		if [[ $code != 000 ]]; then
@@ -539,7 +686,8 @@ php_start() {
 		fi
 		if ((i > 5)) && ! pid_from "$PHP_PID" "$PHP_BIN" >/dev/null; then
 			tail -n 20 "$PHP_LOG" >&2
-			die "php server exited (log: $PHP_LOG)"
+			[[ $SERVER == php ]] || tail -n 20 "$APACHE_ERROR_LOG" "$APACHE_DIR/stdout.log" >&2 || true
+			die "$SERVER server exited (log: $PHP_LOG)"
 		fi
 		sleep 0.1
 	done
@@ -634,6 +782,8 @@ write_env() {
 		echo "WPENV_PHP_PID_FILE=$PHP_PID"
 		echo "WPENV_PHP_LOG=$PHP_LOG"
 		echo "WPENV_PHP_WORKERS=$WORKERS"
+		echo "WPENV_SERVER=$SERVER"
+		echo "WPENV_SLOW_PAGE=/$SLOW_PAGE"
 		echo "WPENV_DB_MODE=$DB_MODE"
 		echo "WPENV_DB_PORT=$DB_PORT"
 		echo "WPENV_DB_OTHER_NAME=$DB_OTHER"
@@ -752,6 +902,9 @@ cmd_clean() {
 		else
 			warn "machine's MariaDB down: left its databases/users (see $CREATED_FILE)"
 		fi
+	fi
+	if [[ $WWW_DIR != "$STATE" && $WWW_DIR == /var/lib/wpenv/* ]]; then
+		rm -rf "$WWW_DIR"
 	fi
 	rm -rf "$STATE"
 	say "clean: removed $STATE"

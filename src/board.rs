@@ -15,7 +15,7 @@ use arc_swap::ArcSwap;
 
 use crate::metrics as m;
 use crate::verdict::{
-    self, CheckName, CheckState, Context, Line, Observation, Probe, States, Thresholds,
+    self, CheckName, CheckState, Context, Line, Observation, Probe, States, Thresholds, N_CHECKS,
 };
 
 /// What probes read.
@@ -25,8 +25,8 @@ pub struct Snapshot {
     /// Lines of `/livez`, `/readyz`, `/startupz`, in that order.
     pub lines: [Vec<Line>; 3],
     pub context: Context,
-    pub enabled: [bool; 3],
-    pub staleness_bounds: [Duration; 3],
+    pub enabled: [bool; N_CHECKS],
+    pub staleness_bounds: [Duration; N_CHECKS],
     /// When the sidecar started: a check that never finished is stale from here.
     pub started: Instant,
     /// Extra explanation for verbose bodies (the breaker's story).
@@ -79,16 +79,18 @@ pub struct Board {
 }
 
 struct Writer {
-    thresholds: [Thresholds; 3],
+    thresholds: [Thresholds; N_CHECKS],
 }
 
 impl Board {
-    pub fn new(settings: [CheckSettings; 3]) -> Arc<Board> {
+    /// `settings` are indexed by `CheckName::index`.
+    pub fn new(settings: [CheckSettings; N_CHECKS]) -> Arc<Board> {
         let context = Context {
             draining: false,
             breaker_tripped: false,
             mysql_enabled: settings[CheckName::Mysql.index()].enabled,
             wpconfig_enabled: settings[CheckName::WpConfig.index()].enabled,
+            wordpress_light_enabled: settings[CheckName::WordPressLight.index()].enabled,
         };
         let states: States = Default::default();
         let lines = compute_lines(&states, context);
@@ -166,7 +168,7 @@ impl Board {
         });
     }
 
-    fn update(&self, change: impl FnOnce(&mut Snapshot, &[Thresholds; 3])) {
+    fn update(&self, change: impl FnOnce(&mut Snapshot, &[Thresholds; N_CHECKS])) {
         // A poisoned lock means a writer panicked mid-update; the snapshot it would have
         // replaced is still whole, so carry on with it.
         let writer = self
@@ -294,7 +296,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_check_without_fresh_results_goes_stale() {
-        let board = Board::new([settings(10), settings(10), settings(15)]);
+        let board = Board::new([settings(10), settings(10), settings(15), settings(10)]);
         assert!(
             board.snapshot().stale_checks(Instant::now()).is_empty(),
             "fresh at start"
@@ -308,11 +310,16 @@ mod tests {
             .collect();
         assert_eq!(
             stale,
-            vec![CheckName::WordPress, CheckName::Mysql],
+            vec![
+                CheckName::WordPress,
+                CheckName::Mysql,
+                CheckName::WordPressLight
+            ],
             "nothing ran for 11s"
         );
         board.record(CheckName::WordPress, pass_now());
         board.record(CheckName::Mysql, pass_now());
+        board.record(CheckName::WordPressLight, pass_now());
         tokio::time::advance(Duration::from_secs(9)).await;
         let stale: Vec<CheckName> = board
             .snapshot()
@@ -331,14 +338,14 @@ mod tests {
     async fn disabled_checks_never_go_stale() {
         let mut disabled = settings(1);
         disabled.enabled = false;
-        let board = Board::new([settings(100), disabled, disabled]);
+        let board = Board::new([settings(100), disabled, disabled, disabled]);
         tokio::time::advance(Duration::from_secs(50)).await;
         assert!(board.snapshot().stale_checks(Instant::now()).is_empty());
     }
 
     #[test]
     fn draining_and_breaker_are_published_in_the_snapshot() {
-        let board = Board::new([settings(10); 3]);
+        let board = Board::new([settings(10); N_CHECKS]);
         board.start_draining();
         assert!(board.is_draining());
         assert!(board.snapshot().context.draining);

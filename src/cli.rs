@@ -28,6 +28,7 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     // One run each: no hysteresis.
     for schedule in [
         &mut config.wordpress.schedule,
+        &mut config.wordpress_light.schedule,
         &mut config.mysql.schedule,
         &mut config.wpconfig.schedule,
     ] {
@@ -40,6 +41,14 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
             Ok(check) => board.record(CheckName::WpConfig, check.run().await),
             Err(error) => return (format!("{error}\n"), EXIT_CONFIG),
         }
+    }
+    if config.wordpress_light.enabled {
+        board.record(
+            CheckName::WordPressLight,
+            WordPressCheck::light(&config.wordpress, &config.wordpress_light)
+                .run()
+                .await,
+        );
     }
     board.record(
         CheckName::WordPress,
@@ -56,7 +65,7 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
         if let Some(last) = &snapshot.states[check.index()].last {
             let _ = writeln!(
                 report,
-                "{:<9} {:<4} {:>7.1}ms  {}",
+                "{:<15} {:<4} {:>7.1}ms  {}",
                 check.as_str(),
                 last.status.as_str(),
                 last.duration.as_secs_f64() * 1000.0,

@@ -39,6 +39,9 @@ pub const DEFAULT_WORDPRESS_URL: &str = "http://127.0.0.1:80/";
 /// The page checked when `wordpress_url` has no path of its own: light, but it boots
 /// WordPress and connects to its database (no theme render, unlike `/`).
 pub const DEFAULT_WORDPRESS_PATH: &str = "/wp-login.php";
+/// The light check's page: ships with every WordPress; PHP runs it and prints
+/// nothing (no WordPress boot, no database).
+pub const DEFAULT_WORDPRESS_LIGHT_PATH: &str = "/wp-includes/version.php";
 pub const DEFAULT_WP_CONFIG: &str = "/var/www/html/wp-config.php";
 const ENV_PREFIX: &str = "WP_SENTINEL_";
 
@@ -133,6 +136,16 @@ pub struct WordPressConfig {
     pub schedule: Schedule,
 }
 
+/// The light WordPress check (`[wordpress_light]`): is the web server and PHP
+/// alive. It sends `wordpress.host_header` and `wordpress.forwarded_proto` too.
+#[derive(Clone, Debug)]
+pub struct WordPressLightConfig {
+    pub enabled: bool,
+    /// `wordpress_url`'s authority with `wordpress_light.path`.
+    pub url: hyper::Uri,
+    pub schedule: Schedule,
+}
+
 #[derive(Clone, Debug)]
 pub struct MysqlConfig {
     pub enabled: bool,
@@ -211,6 +224,7 @@ pub struct LogConfig {
 pub struct Config {
     pub listen: SocketAddr,
     pub wordpress: WordPressConfig,
+    pub wordpress_light: WordPressLightConfig,
     pub mysql: MysqlConfig,
     pub wpconfig: WpConfigConfig,
     pub heal: HealConfig,
@@ -235,6 +249,18 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "forwarded_proto",
             "expected_statuses",
             "body_limit",
+            "interval",
+            "timeout",
+            "jitter",
+            "failure_threshold",
+            "success_threshold",
+        ],
+    ),
+    (
+        "wordpress_light",
+        &[
+            "enabled",
+            "path",
             "interval",
             "timeout",
             "jitter",

@@ -68,13 +68,27 @@ fn check_settings(enabled: bool, schedule: &Schedule) -> CheckSettings {
     }
 }
 
-/// Builds the board for a configuration.
+/// Builds the board for a configuration: one entry per check, in `CheckName::ALL`'s
+/// order.
 pub fn new_board(config: &Config) -> Arc<Board> {
-    Board::new([
-        check_settings(true, &config.wordpress.schedule),
-        check_settings(config.mysql.enabled, &config.mysql.schedule),
-        check_settings(config.wpconfig.enabled, &config.wpconfig.schedule),
-    ])
+    Board::new(verdict::CheckName::ALL.map(|check| {
+        let (enabled, schedule) = check_schedule(config, check);
+        check_settings(enabled, schedule)
+    }))
+}
+
+/// Whether `check` runs, and on what schedule.
+pub fn check_schedule(config: &Config, check: verdict::CheckName) -> (bool, &Schedule) {
+    use verdict::CheckName::*;
+    match check {
+        WordPress => (true, &config.wordpress.schedule),
+        WordPressLight => (
+            config.wordpress_light.enabled,
+            &config.wordpress_light.schedule,
+        ),
+        Mysql => (config.mysql.enabled, &config.mysql.schedule),
+        WpConfig => (config.wpconfig.enabled, &config.wpconfig.schedule),
+    }
 }
 
 /// Runs the sidecar until `shutdown` resolves, then fails readiness, keeps answering

@@ -302,9 +302,11 @@ fn health_json(snapshot: &Snapshot, lines: &[Line], ok: bool) -> String {
         if !line.reason.is_empty() {
             entry.insert("output".into(), line.reason.clone().into());
         }
-        let key = match line.name {
-            "wordpress" | "mysql" => format!("{}:responseTime", line.name),
-            other => other.to_string(),
+        let key = match CheckName::parse(line.name) {
+            Some(check) if check.measures_response_time() => {
+                format!("{}:responseTime", line.name)
+            }
+            _ => line.name.to_string(),
         };
         checks.insert(
             key,

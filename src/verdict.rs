@@ -24,6 +24,10 @@ mod tests;
 pub use hysteresis::{CheckState, Thresholds};
 pub use probes::{all_ok, evaluate, Context, Line, Probe, States};
 
+/// How many checks there are: the length of [`CheckName::ALL`], the one list to
+/// extend when a check is added.
+pub const N_CHECKS: usize = CheckName::ALL.len();
+
 /// The three outcomes a check can have, in the health+json vocabulary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -49,22 +53,43 @@ impl Status {
 }
 
 /// The checks the sidecar runs. Names are stable: they appear in URLs and metrics.
+/// `WordPress` is the deep check (`/wp-login.php`: WordPress boots with its
+/// database), `WordPressLight` the light one (`/wp-includes/version.php`: Apache and
+/// PHP answer). A new check is added here and to [`CheckName::ALL`]; the arrays of
+/// states and settings are sized by [`N_CHECKS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CheckName {
     WordPress,
     Mysql,
     WpConfig,
+    WordPressLight,
 }
 
 impl CheckName {
-    pub const ALL: [CheckName; 3] = [CheckName::WordPress, CheckName::Mysql, CheckName::WpConfig];
+    /// Every check, in index order (`index()` is the position here).
+    pub const ALL: [CheckName; 4] = [
+        CheckName::WordPress,
+        CheckName::Mysql,
+        CheckName::WpConfig,
+        CheckName::WordPressLight,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             CheckName::WordPress => "wordpress",
             CheckName::Mysql => "mysql",
             CheckName::WpConfig => "wpconfig",
+            CheckName::WordPressLight => "wordpress_light",
         }
+    }
+
+    /// Whether the check measures a response time (health+json names it
+    /// `<name>:responseTime`).
+    pub fn measures_response_time(self) -> bool {
+        matches!(
+            self,
+            CheckName::WordPress | CheckName::WordPressLight | CheckName::Mysql
+        )
     }
 
     pub fn index(self) -> usize {
@@ -98,6 +123,12 @@ pub enum Class {
     Maintenance,
     UnexpectedStatus,
     Protocol,
+    /// The deep check was redirected to `/wp-admin/install.php` (missing tables, a
+    /// wrong `$table_prefix`) or to `setup-config.php` (no `wp-config.php`).
+    NotInstalled,
+    /// The light check's answer holds PHP source: the web server serves `.php` files
+    /// as text, PHP is not executing them.
+    PhpNotExecuting,
     // MySQL.
     Unreachable,
     AccessDenied,
@@ -126,6 +157,8 @@ impl Class {
             Class::Maintenance => "maintenance",
             Class::UnexpectedStatus => "unexpected_status",
             Class::Protocol => "protocol_error",
+            Class::NotInstalled => "not_installed",
+            Class::PhpNotExecuting => "php_not_executing",
             Class::Unreachable => "unreachable",
             Class::AccessDenied => "access_denied",
             Class::TooManyConnections => "too_many_connections",
@@ -149,6 +182,7 @@ impl Class {
                 | Class::ServerError
                 | Class::Maintenance
                 | Class::UnexpectedStatus
+                | Class::NotInstalled
         )
     }
 }

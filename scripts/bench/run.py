@@ -16,7 +16,15 @@ scripts/wpenv.sh brought up (its env file is the only input):
      1,000 req/s with oha, client and server pinned to different cores;
   4. start-up to the first answered probe;
   5. detection: wp-config.php edit -> /livez failing, database down -> /readyz
-     failing, database back -> /readyz passing.
+     failing, database back -> /readyz passing;
+  6. the pod's bill (phase "bill", issue 11): CPU per 10 s period of the whole
+     pod's health checking, each setup in a window of its own on the same Apache
+     and MariaDB: the article's `GET /` every 10 s, Bitnami's `/wp-login.php`
+     every 10 s, the exec probe every 10 s, and wp-sentinel at its defaults (light
+     + deep + MySQL checks, its own CPU, the kubelet's probes to it), less idle
+     Apache and MariaDB; per-request costs of the pages; the load on MySQL; and the
+     detection times at the defaults (all workers stuck, missing tables, broken
+     database settings).
 
 Writes one JSON file of raw figures; scripts/bench/report.py turns it into tables
 and charts. Starts only its own processes (by PID) and stops every one of them.
@@ -43,6 +51,7 @@ FLOORS = {
     "hyper_1thread": ["bench_hyper_ok", "current-thread"],
 }
 RATE_TARGETS = ("readyz", "floor", "hyper")
+BENCH_AGENT = "wp-sentinel-bench/1"
 SED_DB_HOST_HOGE = "s/getenv_docker('WORDPRESS_DB_HOST', 'mysql')/'hoge'/"
 
 
@@ -162,13 +171,13 @@ def kib(value):
 # ------------------------------------------------------------------ HTTP helpers
 
 
-def http_status(port, path, timeout=1.0):
+def http_status(port, path, timeout=1.0, agent="kube-probe/1.33"):
     """Status of GET path on a new connection (as the kubelet), 0 when no answer."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
             sock.sendall(
                 f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                "User-Agent: kube-probe/1.33\r\nConnection: close\r\n\r\n".encode()
+                f"User-Agent: {agent}\r\nConnection: close\r\n\r\n".encode()
             )
             data = b""
             while len(data) < 12:
@@ -179,6 +188,22 @@ def http_status(port, path, timeout=1.0):
             return int(data[9:12]) if len(data) >= 12 else 0
     except (OSError, ValueError):
         return 0
+
+
+def http_body(port, path, timeout=1.0):
+    """The whole answer to GET path on a new connection, '' when none."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+            chunks = []
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks).decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def wait_status(port, path, want, timeout, interval=0.05):
@@ -198,16 +223,16 @@ def port_free(port):
 class Poller(threading.Thread):
     """Polls one path every `interval` s on a new connection and keeps (t, status)."""
 
-    def __init__(self, port, path, interval):
+    def __init__(self, port, path, interval, agent="kube-probe/1.33"):
         super().__init__(daemon=True)
-        self.port, self.path, self.interval = port, path, interval
+        self.port, self.path, self.interval, self.agent = port, path, interval, agent
         self.samples = []
         self.stopping = threading.Event()
 
     def run(self):
         while not self.stopping.is_set():
             started = time.monotonic()
-            status = http_status(self.port, self.path, timeout=2.0)
+            status = http_status(self.port, self.path, timeout=2.0, agent=self.agent)
             self.samples.append((started, status))
             self.stopping.wait(self.interval)
 
@@ -321,7 +346,7 @@ class Bench:
         if quiet_background:
             # Per-probe rounds: the background checks must not add to PHP's and
             # MariaDB's CPU while other probes are measured.
-            for check in ("WORDPRESS", "MYSQL", "WPCONFIG"):
+            for check in ("WORDPRESS", "WORDPRESS_LIGHT", "MYSQL", "WPCONFIG"):
                 env[f"WP_SENTINEL_{check}__INTERVAL"] = "1h"
         return env
 
@@ -346,7 +371,8 @@ class Bench:
         out = subprocess.run(
             ["mariadb", "-uroot", f"--socket={self.socket}", "-Nse",
              "SHOW GLOBAL STATUS WHERE Variable_name IN ('Connections','Questions',"
-             "'Queries','Com_admin_commands','Aborted_connects','Threads_created')"],
+             "'Queries','Com_admin_commands','Aborted_connects','Threads_created',"
+             "'Com_change_user','Com_reset_connection','Ssl_accepts')"],
             check=True, capture_output=True, text=True).stdout
         return {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if line.strip()}
 
@@ -707,6 +733,236 @@ class Bench:
         live.stop()
         self.results["detection"] = {"wpconfig_edits": edits, "db_outages": outages}
 
+    # -- 6. the pod's bill (issue 11)
+
+    def log_len(self):
+        try:
+            return os.stat(self.env["WPENV_PHP_LOG"]).st_size
+        except OSError:
+            return 0
+
+    def requests_between(self, since, until):
+        """Paths the web server logged between two log lengths, counted."""
+        counts = {}
+        with open(self.env["WPENV_PHP_LOG"], "rb") as handle:
+            handle.seek(since)
+            text = handle.read(max(0, until - since)).decode(errors="replace")
+        for line in text.splitlines():
+            head, sep, request = line.partition("]: ")
+            if sep and " " in request:
+                path = request.split(" ", 1)[1].strip().split("?")[0]
+                counts[path] = counts.get(path, 0) + 1
+        return counts
+
+    def periodic_window(self, seconds, actions, groups):
+        """Runs each (period, action) from the window's start on, every period, for
+        `seconds`; CPU of `groups`, of child processes (exec probes), MySQL counters
+        and what the web server logged meanwhile."""
+        done = threading.Event()
+
+        def every(period, action):
+            next_at = time.monotonic()
+            while not done.is_set():
+                action()
+                next_at += period
+                done.wait(max(0.0, next_at - time.monotonic()))
+
+        threads = [threading.Thread(target=every, args=a, daemon=True) for a in actions]
+        counters_before = self.counters()
+        log_before = self.log_len()
+        cpu_before = {g: group.read() for g, group in groups.items()}
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        done.wait(seconds)
+        done.set()
+        for thread in threads:
+            thread.join(30)
+        elapsed = time.monotonic() - started
+        cpu_after = {g: group.read() for g, group in groups.items()}
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        counters_after = self.counters()
+        children = (children_after.ru_utime + children_after.ru_stime
+                    - children_before.ru_utime - children_before.ru_stime) * 1e9
+        return {
+            "seconds": elapsed,
+            "cpu_ns": {g: Group.delta_ns(cpu_before[g], cpu_after[g]) for g in groups},
+            "children_cpu_ns": int(children),
+            "mysql": self.counter_delta(counters_before, counters_after),
+            "requests": self.requests_between(log_before, self.log_len()),
+        }
+
+    def page_costs(self):
+        """CPU per request of the pages involved (web server + MariaDB), in bursts."""
+        groups = {"php": self.php, "mariadbd": self.mariadb}
+        costs = {}
+        for path, count in (("/", 30), ("/wp-login.php", 60), ("/wp-includes/version.php", 300)):
+            self.run_client(self.wp_port, path, 5)
+            rounds = []
+            for _ in range(3):
+                before = {g: group.read() for g, group in groups.items()}
+                client = self.run_client(self.wp_port, path, count)
+                after = {g: group.read() for g, group in groups.items()}
+                rounds.append({g: Group.delta_ns(before[g], after[g]) / client["count"] / 1e3
+                               for g in groups})
+            costs[path] = rounds
+        return costs
+
+    def bill(self):
+        a = self.args
+        groups = {"php": self.php, "mariadbd": self.mariadb}
+        get = lambda path: (lambda: http_status(self.wp_port, path, 5.0))
+        env = dict(os.environ, MYSQL_PWD=self.env["WORDPRESS_DB_PASSWORD"])
+        exec_probe = lambda: subprocess.run(["sh", "-c", self.exec_command()], env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log("bill: per-request cost of /, /wp-login.php, /wp-includes/version.php")
+        result = {"page_costs_us": self.page_costs(), "period_s": 10.0,
+                  "web_server": self.env.get("WPENV_SERVER", "php"),
+                  "workers": self.env.get("WPENV_PHP_WORKERS")}
+        time.sleep(2)
+        log(f"bill: {a.bill_baseline} s idle (Apache and MariaDB alone)")
+        result["baseline"] = self.periodic_window(a.bill_baseline, [], groups)
+        for name, path in (("article", "/"), ("bitnami", "/wp-login.php")):
+            log(f"bill: {name}: GET {path} every 10 s for {a.bill_window} s")
+            result[name] = self.periodic_window(a.bill_window, [(10.0, get(path))], groups)
+        log(f"bill: exec probe every 10 s for {a.bill_window} s")
+        result["exec"] = self.periodic_window(a.bill_window, [(10.0, exec_probe)], groups)
+        sidecar = self.start_sidecar()
+        time.sleep(3)
+        log(f"bill: wp-sentinel at its defaults, the manifest's probes to it, {a.bill_sidecar_window} s")
+        probes = [(5.0, lambda: http_status(self.sidecar_port, "/readyz")),
+                  (10.0, lambda: http_status(self.sidecar_port, "/livez"))]
+        with_sidecar = dict(groups, sidecar=Group("sidecar", lambda: [sidecar.pid]))
+        result["wp_sentinel"] = self.periodic_window(a.bill_sidecar_window, probes, with_sidecar)
+        self.results["bill"] = result
+        return sidecar
+
+    def slow_requests(self, count, seconds):
+        """Holds `count` connections, each asking for the slow test page."""
+        path = f"{self.env.get('WPENV_SLOW_PAGE', '/wpenv-slow.php')}?s={seconds}"
+
+        def hold():
+            try:
+                with socket.create_connection(("127.0.0.1", self.wp_port), timeout=seconds + 5) as sock:
+                    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                    while sock.recv(4096):
+                        pass
+            except OSError:
+                pass
+
+        threads = [threading.Thread(target=hold, daemon=True) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def restart_web_server(self):
+        wpenv = os.path.join(REPO, "scripts", "wpenv.sh")
+        subprocess.run([wpenv, "php-stop"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([wpenv, "php-start"], check=True, stdout=subprocess.DEVNULL)
+
+    def detection_at_defaults(self, sidecar):
+        """Detection times with the sidecar at its defaults (no kubelet here: the
+        time until the sidecar's answer changes)."""
+        a = self.args
+        # Not as the kubelet: 20 ms polls with its User-Agent would be its restart
+        # orders to the healer (failureThreshold failures in a row), and trip the
+        # restart-loop breaker within a fraction of a second.
+        live = Poller(self.sidecar_port, "/livez", 0.02, agent=BENCH_AGENT)
+        ready = Poller(self.sidecar_port, "/readyz", 0.02, agent=BENCH_AGENT)
+        live.start()
+        ready.start()
+        found = {"wedge": [], "missing_tables": [], "db_host_hoge": []}
+        workers = int(self.env.get("WPENV_PHP_WORKERS", "4"))
+        for index in range(a.wedges):
+            log(f"detection at the defaults: every worker stuck, {index + 1}/{a.wedges}")
+            if not wait_status(self.sidecar_port, "/livez", 200, 60):
+                raise SystemExit("bench: /livez does not pass before the wedge")
+            time.sleep(1 + index * 2.3)
+            at = time.monotonic()
+            self.slow_requests(workers + 2, 60)
+            failed = live.first(at, lambda s: s != 200, 40)
+            found["wedge"].append(None if failed is None else failed - at)
+            self.restart_web_server()
+        socket_args = ["mariadb", "-uroot", f"--socket={self.socket}", self.env["WORDPRESS_DB_NAME"], "-e"]
+        for index in range(a.table_trials):
+            log(f"detection at the defaults: missing tables, {index + 1}/{a.table_trials}")
+            if not wait_status(self.sidecar_port, "/readyz", 200, 120):
+                raise SystemExit("bench: /readyz does not pass before the tables go")
+            time.sleep(1 + index * 7.1)
+            at = time.monotonic()
+            subprocess.run(socket_args + ["RENAME TABLE wp_options TO wp_options_gone"], check=True)
+            failed = ready.first(at, lambda s: s != 200, 90)
+            live_failures = sum(1 for s in live.all_since(at, time.monotonic()) if s != 200)
+            subprocess.run(socket_args + ["RENAME TABLE wp_options_gone TO wp_options"], check=True)
+            found["missing_tables"].append({"readyz_fails_s": None if failed is None else failed - at,
+                                            "livez_failures": live_failures})
+        template = self.env["WPENV_WP_CONFIG_TEMPLATE"]
+        wp_config = self.env["WPENV_WP_CONFIG"]
+        for index in range(a.edits):
+            log(f"detection at the defaults: DB_HOST 'hoge', {index + 1}/{a.edits}")
+            if not wait_status(self.sidecar_port, "/readyz", 200, 120):
+                raise SystemExit("bench: /readyz does not pass before the edit")
+            time.sleep(0.5 + index * 1.3)
+            at = time.monotonic()
+            subprocess.run(["sed", "-i", SED_DB_HOST_HOGE, wp_config], check=True)
+            failed = live.first(at, lambda s: s != 200, 10)
+            deep_error = None
+            deadline = at + 70
+            while time.monotonic() < deadline:
+                body = http_body(self.sidecar_port, "/readyz?verbose")
+                if "[-]wordpress failed: WordPress answers 500" in body:
+                    deep_error = time.monotonic() - at
+                    break
+                time.sleep(0.05)
+            subprocess.run(["install", "-m", "644", "-o", "www-data", "-g", "www-data", template, wp_config],
+                           check=True)
+            found["db_host_hoge"].append({"livez_fails_s": None if failed is None else failed - at,
+                                          "deep_check_sees_database_error_s": deep_error})
+        live.stop()
+        ready.stop()
+        self.results["detection_at_defaults"] = found
+
+    def mysql_with_tls(self, seconds):
+        """The MySQL load again with TLS on the server (tls_mode preferred then
+        negotiates TLS): a throwaway certificate, the benchmark's own MariaDB
+        restarted with it, then restarted without it."""
+        cnf = self.env["MYSQL_OWN_CNF"]
+        tls_dir = os.path.join(os.path.dirname(cnf), "tls")
+        os.makedirs(tls_dir, exist_ok=True)
+        key, cert = os.path.join(tls_dir, "server.key"), os.path.join(tls_dir, "server.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        for path in (tls_dir, key, cert):
+            os.chmod(path, 0o755 if path == tls_dir else 0o644)
+        wpenv = os.path.join(REPO, "scripts", "wpenv.sh")
+
+        def restart_db(tls):
+            env = dict(os.environ)
+            if tls:
+                env.update(WPENV_OWN_DB_SSL_CERT=cert, WPENV_OWN_DB_SSL_KEY=key)
+            subprocess.run([wpenv, "db-stop"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([wpenv, "db-start"], check=True, stdout=subprocess.DEVNULL, env=env)
+
+        try:
+            restart_db(True)
+            self.overhead = self.counter_overhead()
+            have_ssl = subprocess.run(
+                ["mariadb", "-uroot", f"--socket={self.socket}", "-Nse", "SELECT @@have_ssl"],
+                check=True, capture_output=True, text=True).stdout.strip()
+            log(f"MySQL load with TLS on the server (have_ssl {have_ssl}): wp-sentinel at its defaults, {seconds} s")
+            sidecar = self.start_sidecar()
+            time.sleep(3)
+            window = self.periodic_window(seconds, [], {"sidecar": Group("sidecar", lambda: [sidecar.pid]),
+                                                        "mariadbd": self.mariadb})
+            stop(sidecar)
+            window["have_ssl"] = have_ssl
+            self.results["mysql_tls"] = window
+        finally:
+            restart_db(False)
+            self.overhead = self.counter_overhead()
+
     def run(self):
         self.overhead = self.counter_overhead()
         self.results["counter_read_overhead"] = self.overhead
@@ -719,6 +975,11 @@ class Bench:
             self.quiet()
         if "startup" in phases:
             self.startup()
+        if "bill" in phases:
+            sidecar = self.bill()
+            self.detection_at_defaults(sidecar)
+            stop(sidecar)
+            self.mysql_with_tls(self.args.bill_tls_window)
         if "capacity" in phases or "detection" in phases:
             sidecar = self.capacity() if "capacity" in phases else self.start_sidecar()
             if "detection" in phases:
@@ -752,7 +1013,7 @@ def main():
     parser.add_argument("--oha", required=True, help="path of the oha binary")
     parser.add_argument("--ports", type=int, nargs=4, default=[8291, 8292, 8293, 8294],
                         metavar=("SIDECAR", "FLOOR", "HYPER", "HYPER_1THREAD"))
-    parser.add_argument("--phases", default="probe,quiet,startup,capacity,detection",
+    parser.add_argument("--phases", default="probe,quiet,startup,capacity,detection,bill",
                         help="which phases to run (for trying the script out)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--n-page", type=int, default=60)
@@ -771,6 +1032,12 @@ def main():
     parser.add_argument("--rate-repeats", type=int, default=3)
     parser.add_argument("--edits", type=int, default=5)
     parser.add_argument("--outages", type=int, default=3)
+    parser.add_argument("--bill-window", type=float, default=60)
+    parser.add_argument("--bill-sidecar-window", type=float, default=240)
+    parser.add_argument("--bill-baseline", type=float, default=60)
+    parser.add_argument("--wedges", type=int, default=3)
+    parser.add_argument("--bill-tls-window", type=float, default=120)
+    parser.add_argument("--table-trials", type=int, default=2)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(args)

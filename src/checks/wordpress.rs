@@ -1,6 +1,12 @@
-//! The WordPress HTTP check: one GET to WordPress on loopback over a fresh connection,
+//! The WordPress HTTP checks: one GET to WordPress on loopback over a fresh connection,
 //! classified into refused, timeout, the database-error page, other 5xx, maintenance
-//! mode, or an unexpected status.
+//! mode, or an unexpected status. Two kinds share the code:
+//!
+//! - **deep** (`wordpress`, `/wp-login.php`): WordPress boots with its database; a
+//!   redirect to `/wp-admin/install.php` (missing tables, a wrong `$table_prefix`) or
+//!   to `setup-config.php` (no `wp-config.php`) is a failure, not health.
+//! - **light** (`wordpress_light`, `/wp-includes/version.php`): the web server and PHP
+//!   answer; only a 200 whose body holds no PHP source passes.
 //!
 //! It reads at most `body_limit` bytes of the answer, only to classify it, and never
 //! keeps a connection between runs (a restarted PHP server must look restarted).
@@ -11,12 +17,12 @@ use tokio::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper::header::{HeaderValue, HOST, USER_AGENT};
+use hyper::header::{HeaderValue, HOST, LOCATION, USER_AGENT};
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::config::{StatusRange, WordPressConfig};
+use crate::config::{StatusRange, WordPressConfig, WordPressLightConfig};
 use crate::verdict::{Class, Observation, Status};
 
 /// What WordPress prints when `wp-settings.php` cannot reach the database
@@ -24,10 +30,28 @@ use crate::verdict::{Class, Observation, Status};
 const DATABASE_ERROR_MARKER: &str = "Error establishing a database connection";
 /// What `wp_maintenance()` prints while `.maintenance` exists.
 const MAINTENANCE_MARKER: &str = "Briefly unavailable for scheduled maintenance";
+/// Where WordPress sends every request when its tables are missing (`wp_not_installed()`).
+const INSTALLER_PATH: &str = "/wp-admin/install.php";
+/// Where WordPress sends every request when `wp-config.php` is missing.
+const SETUP_CONFIG_PATH: &str = "/wp-admin/setup-config.php";
+/// What a `.php` file served as text starts with: PHP is not executing it.
+const PHP_SOURCE_MARKER: &str = "<?php";
+/// The light check reads no more than this: `version.php` prints nothing.
+const LIGHT_BODY_LIMIT: usize = 4096;
+
+/// Which of the two WordPress checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `/wp-login.php`: WordPress boots with its database.
+    Deep,
+    /// `/wp-includes/version.php`: the web server and PHP answer.
+    Light,
+}
 
 /// Everything the check needs, prepared once.
 #[derive(Clone, Debug)]
 pub struct WordPressCheck {
+    kind: Kind,
     url: Uri,
     authority: String,
     host_header: HeaderValue,
@@ -38,6 +62,23 @@ pub struct WordPressCheck {
 }
 
 impl WordPressCheck {
+    /// The light check: `light`'s URL and schedule, `config`'s headers.
+    pub fn light(config: &WordPressConfig, light: &WordPressLightConfig) -> Self {
+        let mut light_config = config.clone();
+        light_config.url = light.url.clone();
+        light_config.schedule = light.schedule;
+        light_config.expected_statuses = vec![StatusRange {
+            low: 200,
+            high: 200,
+        }];
+        light_config.body_limit = LIGHT_BODY_LIMIT;
+        WordPressCheck {
+            kind: Kind::Light,
+            ..WordPressCheck::new(&light_config)
+        }
+    }
+
+    /// The deep check.
     pub fn new(config: &WordPressConfig) -> Self {
         let authority = config
             .url
@@ -54,6 +95,7 @@ impl WordPressCheck {
             .clone()
             .unwrap_or_else(|| authority.clone());
         WordPressCheck {
+            kind: Kind::Deep,
             url: config.url.clone(),
             authority: authority_with_port,
             host_header: HeaderValue::from_str(&host)
@@ -72,7 +114,7 @@ impl WordPressCheck {
     pub async fn run(&self) -> Observation {
         let started = Instant::now();
         match tokio::time::timeout(self.timeout, self.request()).await {
-            Ok(Ok((status, body))) => self.classify(status, &body, started),
+            Ok(Ok(answer)) => self.classify(&answer, started),
             Ok(Err((class, message))) => Observation::fail(class, message, started),
             Err(_) => Observation::fail(
                 Class::Timeout,
@@ -82,7 +124,7 @@ impl WordPressCheck {
         }
     }
 
-    async fn request(&self) -> Result<(u16, String), (Class, String)> {
+    async fn request(&self) -> Result<Answer, (Class, String)> {
         let stream = TcpStream::connect(&self.authority).await.map_err(|error| {
             let class = if error.kind() == std::io::ErrorKind::ConnectionRefused {
                 Class::Refused
@@ -127,17 +169,62 @@ impl WordPressCheck {
             )
         })?;
         let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
         let body = read_prefix(response.into_body(), self.body_limit).await;
         driver.abort();
-        Ok((status, body))
+        Ok(Answer {
+            status,
+            location,
+            body,
+        })
     }
 
-    fn classify(&self, status: u16, body: &str, started: Instant) -> Observation {
+    fn classify(&self, answer: &Answer, started: Instant) -> Observation {
+        let (status, body) = (answer.status, answer.body.as_str());
         let expected = self
             .expected
             .iter()
             .any(|r| (r.low..=r.high).contains(&status));
-        let (result, class, message) = if body.contains(DATABASE_ERROR_MARKER) && !expected {
+        let redirect_path = answer
+            .location
+            .as_deref()
+            .filter(|_| (300..400).contains(&status))
+            .map(location_path);
+        let (result, class, message) = if self.kind == Kind::Deep
+            && redirect_path.is_some_and(|path| path.ends_with(INSTALLER_PATH))
+        {
+            (
+                Status::Fail,
+                Class::NotInstalled,
+                format!(
+                    "WordPress answers {status} to {INSTALLER_PATH}: WordPress believes it is not installed: \
+                     missing tables or a wrong `$table_prefix`"
+                ),
+            )
+        } else if self.kind == Kind::Deep
+            && redirect_path.is_some_and(|path| path.ends_with(SETUP_CONFIG_PATH))
+        {
+            (
+                Status::Fail,
+                Class::NotInstalled,
+                format!(
+                    "WordPress answers {status} to {SETUP_CONFIG_PATH}: it finds no wp-config.php"
+                ),
+            )
+        } else if self.kind == Kind::Light && body.contains(PHP_SOURCE_MARKER) {
+            (
+                Status::Fail,
+                Class::PhpNotExecuting,
+                format!(
+                    "{} answers {status} with PHP source: the web server does not execute PHP",
+                    self.url.path()
+                ),
+            )
+        } else if body.contains(DATABASE_ERROR_MARKER) && !expected {
             (
                 Status::Fail,
                 Class::DatabaseError,
@@ -172,6 +259,26 @@ impl WordPressCheck {
     }
 }
 
+/// What came back: the status, where a redirect points, the head of the body.
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+/// The path of a `Location` (absolute URL or absolute path), without its query.
+fn location_path(location: &str) -> &str {
+    let after_scheme = match location.find("://") {
+        Some(at) => {
+            let rest = &location[at + 3..];
+            rest.find('/').map_or("/", |slash| &rest[slash..])
+        }
+        None => location,
+    };
+    let end = after_scheme.find(['?', '#']).unwrap_or(after_scheme.len());
+    &after_scheme[..end]
+}
+
 /// Reads up to `limit` bytes of the body; a longer body is truncated, not an error.
 async fn read_prefix(mut body: hyper::body::Incoming, limit: usize) -> String {
     let mut collected = Vec::new();
@@ -187,4 +294,28 @@ async fn read_prefix(mut body: hyper::body::Incoming, limit: usize) -> String {
         }
     }
     String::from_utf8_lossy(&collected).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::location_path;
+
+    #[test]
+    fn location_paths_are_read_from_urls_and_paths() {
+        for (location, path) in [
+            (
+                "http://example.com/wp-admin/install.php",
+                "/wp-admin/install.php",
+            ),
+            (
+                "https://example.com:8443/wp-admin/install.php?x=1",
+                "/wp-admin/install.php",
+            ),
+            ("/wp-admin/install.php", "/wp-admin/install.php"),
+            ("http://example.com", "/"),
+            ("/wp-login.php#top", "/wp-login.php"),
+        ] {
+            assert_eq!(location_path(location), path, "{location}");
+        }
+    }
 }

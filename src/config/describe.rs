@@ -42,6 +42,8 @@ pub fn describe_config(config: &Config) -> String {
         format!("[wordpress] host_header = {:?}, forwarded_proto = {:?}", config.wordpress.host_header, config.wordpress.forwarded_proto),
         format!("[wordpress] expected_statuses = {}, body_limit = {}", statuses.join(","), config.wordpress.body_limit),
         format!("[wordpress] {}", schedule(&config.wordpress.schedule)),
+        format!("[wordpress_light] enabled = {}, url = {}", config.wordpress_light.enabled, config.wordpress_light.url),
+        format!("[wordpress_light] {}", schedule(&config.wordpress_light.schedule)),
         format!("[mysql] enabled = {}, host = {} ({}), user = {:?}, password = ***, database = {:?}, table_prefix = {:?}",
             config.mysql.enabled, db.host_raw, db.endpoint, db.user, db.name, db.table_prefix),
         format!("[mysql] tls_mode = {}, tls_ca = {:?}, deep_check = {}", config.mysql.tls_mode.as_str(), config.mysql.tls_ca, config.mysql.deep_check),

@@ -47,6 +47,45 @@ fn defaults_match_the_contract() {
         }]
     );
     assert_eq!(config.wordpress.schedule.failure_threshold, 2);
+    assert_eq!(config.wordpress.schedule.interval, Duration::from_secs(55));
+    assert!(config.wordpress_light.enabled);
+    assert_eq!(
+        config.wordpress_light.url.to_string(),
+        "http://127.0.0.1:80/wp-includes/version.php"
+    );
+    assert_eq!(
+        config.wordpress_light.schedule.interval,
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        config.wordpress_light.schedule.timeout,
+        Duration::from_secs(2)
+    );
+}
+
+#[test]
+fn the_light_check_keys_are_read_and_follow_the_url() {
+    let config = load(
+        r#"
+            wordpress_url = "http://127.0.0.1:8080/"
+            [wordpress_light]
+            path = "/ping.php"
+            interval = "3s"
+            failure_threshold = 3
+            enabled = false
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.wordpress_light.url.to_string(),
+        "http://127.0.0.1:8080/ping.php"
+    );
+    assert_eq!(
+        config.wordpress_light.schedule.interval,
+        Duration::from_secs(3)
+    );
+    assert_eq!(config.wordpress_light.schedule.failure_threshold, 3);
+    assert!(!config.wordpress_light.enabled);
 }
 
 #[test]
@@ -104,6 +143,19 @@ fn valid_values_are_typed() {
 #[test]
 fn each_bad_key_is_named() {
     check_error(r#"listen = "nowhere""#, "listen (WP_SENTINEL_LISTEN)");
+    check_error(
+        "[wordpress_light]\npath = \"no-slash\"",
+        "wordpress_light.path (WP_SENTINEL_WORDPRESS_LIGHT__PATH)",
+    );
+    check_error(
+        "[wordpress_light]\ninterval = \"soon\"",
+        "wordpress_light.interval (WP_SENTINEL_WORDPRESS_LIGHT__INTERVAL)",
+    );
+    check_error(
+        "[wordpress_light]\nenabled = \"maybe\"",
+        "wordpress_light.enabled",
+    );
+    check_error("[wordpress_light]\npaht = \"/x\"", "wordpress_light.paht");
     check_error(r#"wordpress_url = "https://127.0.0.1/""#, "wordpress_url");
     check_error(r#"wordpress_url = "not a url""#, "wordpress_url");
     check_error(

@@ -44,21 +44,36 @@ pub struct Context {
     /// Whether the database check is enabled. Without it nobody can confirm the
     /// database is fine, so WordPress is never blamed for database errors.
     pub mysql_enabled: bool,
+    /// Whether the light WordPress check (`wordpress_light`) runs.
+    pub wordpress_light_enabled: bool,
 }
 
 /// The states of all checks, indexed by `CheckName::index`.
-pub type States = [CheckState; 3];
+pub type States = [CheckState; super::N_CHECKS];
 
 /// The lines of one probe. A probe passes when every line is ok.
 pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
     let wordpress = &states[CheckName::WordPress.index()];
     let mysql = &states[CheckName::Mysql.index()];
     let wpconfig = &states[CheckName::WpConfig.index()];
-    let mut lines = Vec::with_capacity(4);
+    let light = &states[CheckName::WordPressLight.index()];
+    let mut lines = Vec::with_capacity(5);
     match probe {
-        Probe::Startup => lines.push(startup_line(wordpress)),
+        Probe::Startup => lines.push(startup_line(wordpress, light)),
         Probe::Live => {
+            // The light check's failures are judged by the same rule as the deep
+            // check's: a timeout, a refusal or PHP not executing is WordPress not
+            // answering; an error page is blamed only with the database fine.
+            if context.wordpress_light_enabled {
+                lines.push(live_wordpress_line(
+                    CheckName::WordPressLight,
+                    light,
+                    mysql,
+                    context.breaker_tripped,
+                ));
+            }
             lines.push(live_wordpress_line(
+                CheckName::WordPress,
                 wordpress,
                 mysql,
                 context.breaker_tripped,
@@ -68,6 +83,9 @@ pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
             }
         }
         Probe::Ready => {
+            if context.wordpress_light_enabled {
+                lines.push(plain_line(CheckName::WordPressLight, light));
+            }
             lines.push(plain_line(CheckName::WordPress, wordpress));
             if context.mysql_enabled {
                 lines.push(plain_line(CheckName::Mysql, mysql));
@@ -108,14 +126,17 @@ fn plain_line(name: CheckName, state: &CheckState) -> Line {
     }
 }
 
-fn startup_line(wordpress: &CheckState) -> Line {
+fn startup_line(wordpress: &CheckState, light: &CheckState) -> Line {
     // Any HTTP answer from PHP means the container started, even the database-error
-    // page: a deploy during a database outage must not turn into a restart loop.
-    let answered = wordpress
-        .last
-        .as_ref()
-        .is_some_and(|last| last.class.is_http_answer());
-    let reason = match &wordpress.last {
+    // page: a deploy during a database outage must not turn into a restart loop. Of
+    // the two WordPress checks, the one that finished last has the latest word.
+    let latest = match (&wordpress.last, &light.last) {
+        (Some(deep), Some(light)) if light.finished() > deep.finished() => Some(light),
+        (Some(deep), _) => Some(deep),
+        (None, light) => light.as_ref(),
+    };
+    let answered = latest.is_some_and(|last| last.class.is_http_answer());
+    let reason = match latest {
         Some(last) if !answered => last.message.clone(),
         None => "WordPress not checked yet".to_string(),
         Some(_) => String::new(),
@@ -127,14 +148,19 @@ fn startup_line(wordpress: &CheckState) -> Line {
     }
 }
 
-fn live_wordpress_line(wordpress: &CheckState, mysql: &CheckState, breaker_tripped: bool) -> Line {
+fn live_wordpress_line(
+    name: CheckName,
+    wordpress: &CheckState,
+    mysql: &CheckState,
+    breaker_tripped: bool,
+) -> Line {
     let ok = |reason: &str| Line {
-        name: "wordpress",
+        name: name.as_str(),
         ok: true,
         reason: reason.to_string(),
     };
     let fail = |reason: String| Line {
-        name: "wordpress",
+        name: name.as_str(),
         ok: false,
         reason,
     };
@@ -146,12 +172,23 @@ fn live_wordpress_line(wordpress: &CheckState, mysql: &CheckState, breaker_tripp
         Class::Pending => ok("not checked yet"),
         // Maintenance mode is alive, just not ready.
         Class::Maintenance => ok("maintenance mode"),
-        Class::Refused | Class::Timeout | Class::Protocol | Class::Internal => fail(format!(
+        // Missing tables or a wrong `$table_prefix` that is not drift: a restart does
+        // not install WordPress; readiness fails, liveness holds.
+        Class::NotInstalled => ok(&format!(
+            "{} (a restart does not fix it: not ready, alive)",
+            wordpress.effective_message
+        )),
+        Class::Refused
+        | Class::Timeout
+        | Class::Protocol
+        | Class::Internal
+        | Class::PhpNotExecuting => fail(format!(
             "WordPress is not answering: {}",
             wordpress.effective_message
         )),
         Class::DatabaseError | Class::ServerError | Class::UnexpectedStatus => {
-            let line = blame_wordpress_if_database_is_fine(wordpress, mysql);
+            let mut line = blame_wordpress_if_database_is_fine(wordpress, mysql);
+            line.name = name.as_str();
             if line.ok || !breaker_tripped {
                 return line;
             }

@@ -47,8 +47,22 @@ const WITH_FILE: Context = Context {
     breaker_tripped: false,
     wpconfig_enabled: true,
     mysql_enabled: true,
+    wordpress_light_enabled: false,
 };
-use CheckName::{Mysql as M, WordPress as W, WpConfig as C};
+/// Both WordPress checks, as the defaults run them.
+const WITH_LIGHT: Context = Context {
+    wordpress_light_enabled: true,
+    ..WITH_FILE
+};
+use CheckName::{Mysql as M, WordPress as W, WordPressLight as L, WpConfig as C};
+
+fn failing_lines(probe: Probe, states: &States, context: Context) -> Vec<&'static str> {
+    evaluate(probe, states, context)
+        .into_iter()
+        .filter(|line| !line.ok)
+        .map(|line| line.name)
+        .collect()
+}
 
 #[test]
 fn hysteresis_needs_consecutive_failures_and_successes() {
@@ -351,4 +365,125 @@ fn disabled_checks_have_no_lines() {
         .iter()
         .all(|line| line.name != "wpconfig" && line.name != "mysql"));
     assert!(all_ok(&lines));
+}
+
+#[test]
+fn the_light_checks_timeouts_fail_liveness_while_the_deep_check_still_passes() {
+    // A wedge seen by the light check first: the deep check ran a minute ago.
+    let s = states(&[
+        (W, 0, Class::Ok),
+        (M, 0, Class::Ok),
+        (L, 0, Class::Ok),
+        (L, 5_000, Class::Timeout),
+    ]);
+    assert!(
+        passes(Probe::Live, &s, WITH_LIGHT),
+        "one light timeout is below the threshold"
+    );
+    let s = states(&[
+        (W, 0, Class::Ok),
+        (M, 0, Class::Ok),
+        (L, 0, Class::Ok),
+        (C, 0, Class::Ok),
+        (L, 5_000, Class::Timeout),
+        (L, 7_250, Class::Timeout),
+    ]);
+    assert_eq!(
+        failing_lines(Probe::Live, &s, WITH_LIGHT),
+        ["wordpress_light"]
+    );
+    assert_eq!(
+        failing_lines(Probe::Ready, &s, WITH_LIGHT),
+        ["wordpress_light"]
+    );
+    let reason = &evaluate(Probe::Live, &s, WITH_LIGHT)[0].reason;
+    assert!(reason.contains("not answering"), "{reason}");
+}
+
+#[test]
+fn php_source_in_the_light_answer_fails_liveness() {
+    let s = states(&[
+        (W, 0, Class::Ok),
+        (M, 0, Class::Ok),
+        (L, 0, Class::PhpNotExecuting),
+    ]);
+    assert_eq!(
+        failing_lines(Probe::Live, &s, WITH_LIGHT),
+        ["wordpress_light"]
+    );
+    let only_light = states(&[(L, 0, Class::PhpNotExecuting)]);
+    assert!(
+        !passes(Probe::Startup, &only_light, WITH_LIGHT),
+        "PHP source is no answer from PHP"
+    );
+}
+
+#[test]
+fn the_light_checks_error_page_during_an_outage_never_fails_liveness() {
+    // The same cause-aware rule as the deep check's: the database is down.
+    let s = states(&[
+        (L, 0, Class::Ok),
+        (M, 0, Class::Ok),
+        (M, 100, Class::Unreachable),
+        (M, 200, Class::Unreachable),
+        (L, 300, Class::DatabaseError),
+        (L, 400, Class::DatabaseError),
+    ]);
+    assert!(passes(Probe::Live, &s, WITH_LIGHT));
+    assert!(!passes(Probe::Ready, &s, WITH_LIGHT));
+}
+
+#[test]
+fn a_redirect_to_the_installer_fails_readiness_not_liveness() {
+    let s = states(&[
+        (L, 0, Class::Ok),
+        (M, 0, Class::Ok),
+        (C, 0, Class::Ok),
+        (W, 0, Class::NotInstalled),
+    ]);
+    assert_eq!(failing_lines(Probe::Ready, &s, WITH_LIGHT), ["wordpress"]);
+    assert!(
+        passes(Probe::Live, &s, WITH_LIGHT),
+        "a restart does not install WordPress"
+    );
+    assert!(passes(Probe::Startup, &s, WITH_LIGHT));
+}
+
+#[test]
+fn startup_passes_once_either_wordpress_check_had_an_answer_from_php() {
+    // The check that finished last has the latest word.
+    assert!(passes(
+        Probe::Startup,
+        &states(&[(W, 0, Class::Timeout), (L, 10, Class::Ok)]),
+        WITH_LIGHT
+    ));
+    assert!(passes(
+        Probe::Startup,
+        &states(&[(L, 0, Class::Refused), (W, 10, Class::DatabaseError)]),
+        WITH_LIGHT
+    ));
+    assert!(!passes(
+        Probe::Startup,
+        &states(&[(L, 0, Class::Ok), (W, 10, Class::Timeout)]),
+        WITH_LIGHT
+    ));
+    assert!(passes(
+        Probe::Startup,
+        &states(&[(L, 0, Class::Ok)]),
+        WITH_LIGHT
+    ));
+    assert!(!passes(
+        Probe::Startup,
+        &states(&[(L, 0, Class::Refused), (W, 10, Class::Timeout)]),
+        WITH_LIGHT
+    ));
+}
+
+#[test]
+fn the_light_check_has_no_lines_when_disabled() {
+    let s = states(&[(W, 0, Class::Ok), (M, 0, Class::Ok), (L, 0, Class::Timeout)]);
+    assert!(passes(Probe::Live, &s, WITH_FILE));
+    assert!(evaluate(Probe::Ready, &s, WITH_FILE)
+        .iter()
+        .all(|line| line.name != "wordpress_light"));
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real sidecar binary beside a real WordPress (Debian's
-//! package under `php -S`) and a real MariaDB, run as the pod of
+//! package under Apache 2.4 prefork + mod_php, or `php -S` with
+//! `WP_SENTINEL_E2E_SERVER=php`) and a real MariaDB, run as the pod of
 //! `k8s/base/deployment.yaml` by a kubelet emulator that follows the kubelet's code
 //! (`docs/kubelet.md`): the sidecar as a native sidecar with its own probes, WordPress
 //! after it, refused and timed-out probes counted as failures. Each scenario
@@ -14,9 +15,9 @@
 //! - `sidecar`: the wp-sentinel child process.
 //! - `scenario`: the stage each scenario plays on, and its waits.
 //! - one file per scenario: `article`, `outage`, `shared_volume`, `wedge`,
-//!   `semantic_drift`, `probe_traffic`, `sidecar_faults` (the sidecar killed, hung,
-//!   crash-looping, restarted mid-episode), `article_setup` (the article's own probes
-//!   under the same faults, for comparison).
+//!   `semantic_drift`, `probe_traffic`, `apache_wedge`, `sidecar_faults` (the sidecar
+//!   killed, hung, crash-looping, restarted mid-episode), `article_setup` (the
+//!   article's own probes under the same faults, for comparison).
 
 mod kubelet;
 
@@ -25,6 +26,7 @@ mod scenario;
 mod sidecar;
 mod support;
 
+mod apache_wedge;
 mod article;
 mod article_setup;
 mod outage;

@@ -37,8 +37,9 @@ fn millis(seconds: f64, scale: f64) -> String {
 
 impl Sidecar {
     /// A sidecar for `env`, not started (the kubelet starts it). The defaults'
-    /// intervals (5 s for WordPress and MySQL, 10 s for the file) and jitter are
-    /// multiplied by `scale`; the timeouts stay as configured (2 s): WordPress on a
+    /// intervals (5 s for the light WordPress check and MySQL, 10 s for the file) and
+    /// jitter are multiplied by `scale`; the deep WordPress check runs at the scaled 5 s
+    /// too (its default is a minute; it also runs at once on every change). The timeouts stay as configured (2 s): WordPress on a
     /// busy machine must not look wedged. `extra` settings come last and win.
     pub fn new(binary: &Path, env: &WpEnv, scale: f64, extra: &[(&str, &str)]) -> Sidecar {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
@@ -50,6 +51,8 @@ impl Sidecar {
             ("WP_SENTINEL_LOG__FORMAT", "text".to_string()),
             ("WP_SENTINEL_WORDPRESS__INTERVAL", interval.clone()),
             ("WP_SENTINEL_WORDPRESS__JITTER", jitter.clone()),
+            ("WP_SENTINEL_WORDPRESS_LIGHT__INTERVAL", interval.clone()),
+            ("WP_SENTINEL_WORDPRESS_LIGHT__JITTER", jitter.clone()),
             ("WP_SENTINEL_MYSQL__INTERVAL", interval),
             ("WP_SENTINEL_MYSQL__JITTER", jitter),
             ("WP_SENTINEL_WPCONFIG__INTERVAL", millis(10.0, scale)),

@@ -40,6 +40,12 @@ fn short_hash(text: &str) -> String {
     format!("{:06x}", hash & 0xff_ffff)
 }
 
+/// The web server of "the WordPress container": Apache prefork + mod_php as the
+/// official image runs it, unless `WP_SENTINEL_E2E_SERVER=php` asks for `php -S`.
+pub fn server_mode() -> String {
+    std::env::var("WP_SENTINEL_E2E_SERVER").unwrap_or_else(|_| "apache".to_string())
+}
+
 /// A scenario's WordPress and MariaDB.
 pub struct WpEnv {
     pub name: String,
@@ -62,6 +68,7 @@ impl WpEnv {
             ("WPENV_DB_NAME".to_string(), db.clone()),
             ("WPENV_DB_USER".to_string(), db),
             ("WPENV_PHP_WORKERS".to_string(), "4".to_string()),
+            ("WPENV_SERVER".to_string(), server_mode()),
         ];
         if own_database {
             settings.push(("WPENV_DB_MODE".into(), "own".into()));

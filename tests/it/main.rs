@@ -8,4 +8,5 @@ mod mysql;
 mod probes;
 mod support;
 mod tls;
+mod two_checks;
 mod wordpress_check;

@@ -304,3 +304,62 @@ async fn preferred_tls_settles_on_plain_text_with_a_server_without_tls() {
     check.disconnect().await;
     db.drop_all().await;
 }
+
+/// The ids of the connections `user` has open on the server right now.
+async fn connection_ids(admin: &mysql_async::Pool, user: &str) -> Vec<u64> {
+    use mysql_async::prelude::Queryable;
+    let mut conn = admin.get_conn().await.expect("admin connection");
+    conn.exec(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID",
+        (user,),
+    )
+    .await
+    .expect("read the process list")
+}
+
+/// Checks in a row at the defaults' pool settings: one connection, opened by the first
+/// check and reused by every other, in plain text and with `preferred` (which meets a
+/// server without TLS once, then stays in plain text).
+#[tokio::test]
+async fn checks_reuse_one_pooled_connection_and_open_no_new_one() {
+    const CHECKS: usize = 25;
+    let db = TestDatabase::create("reuse").await;
+    let env = db.env(&mysql_addr().to_string());
+    let admin = mysql_async::Pool::new(crate::support::admin_url().as_str());
+    for mode in ["disabled", "preferred"] {
+        let config = config(&format!("{FAST_DB}tls_mode = \"{mode}\""), &pairs(&env));
+        let check = MysqlCheck::new(&config.mysql);
+        let mut seen = Vec::new();
+        for run in 0..CHECKS {
+            let observation = check.run().await;
+            assert_eq!(
+                observation.class,
+                Class::Ok,
+                "{mode} run {run}: {}",
+                observation.message
+            );
+            let ids = connection_ids(&admin, &db.user).await;
+            assert_eq!(
+                ids.len(),
+                1,
+                "{mode} run {run}: the check holds exactly one connection: {ids:?}"
+            );
+            seen.extend(ids);
+        }
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            1,
+            "{mode}: {CHECKS} checks opened {} connections (ids {seen:?}); one is reused",
+            seen.len()
+        );
+        check.disconnect().await;
+        let closed = eventually(Duration::from_secs(5), || async {
+            connection_ids(&admin, &db.user).await.is_empty()
+        })
+        .await;
+        assert!(closed, "{mode}: disconnect closes the pooled connection");
+    }
+    let _ = admin.disconnect().await;
+    db.drop_all().await;
+}

@@ -17,8 +17,9 @@ use figment::value::Value;
 use super::{integer_of, key_label, ms, parse_status_range, secs, Validator};
 use crate::config::{
     Config, HealConfig, HealPolicy, LogConfig, LogFormat, MysqlConfig, PinValue, Schedule,
-    ServerConfig, ShutdownConfig, StatusRange, TlsMode, WordPressConfig, WpConfigConfig,
-    DEFAULT_LISTEN, DEFAULT_WORDPRESS_PATH, DEFAULT_WORDPRESS_URL, DEFAULT_WP_CONFIG,
+    ServerConfig, ShutdownConfig, StatusRange, TlsMode, WordPressConfig, WordPressLightConfig,
+    WpConfigConfig, DEFAULT_LISTEN, DEFAULT_WORDPRESS_LIGHT_PATH, DEFAULT_WORDPRESS_PATH,
+    DEFAULT_WORDPRESS_URL, DEFAULT_WP_CONFIG,
 };
 use crate::wordpress_env::{DbSettings, EnvLookup, ImageEnvironment};
 
@@ -64,6 +65,7 @@ impl Validator {
             }
         };
         let wordpress = self.wordpress();
+        let wordpress_light = self.wordpress_light();
         let mysql = self.mysql(env);
         let wpconfig = self.wpconfig(env);
         let heal = HealConfig {
@@ -115,6 +117,7 @@ impl Validator {
         Some(Config {
             listen: listen?,
             wordpress: wordpress?,
+            wordpress_light: wordpress_light?,
             mysql: mysql?,
             wpconfig,
             heal,
@@ -161,10 +164,12 @@ impl Validator {
             }
         };
         let expected_statuses = self.status_ranges("wordpress.expected_statuses");
+        // The deep check: rarely on its own (every 55-60 s; BENCHMARKS.md §6 has
+        // what it costs), at once on every change (the engine triggers it).
         let defaults = Schedule {
-            interval: secs(5),
+            interval: secs(55),
             timeout: secs(2),
-            jitter: ms(500),
+            jitter: secs(5),
             failure_threshold: 2,
             success_threshold: 1,
         };
@@ -177,6 +182,48 @@ impl Validator {
             schedule: self.schedule("wordpress", defaults),
             url: url?,
         })
+    }
+
+    /// `[wordpress_light]`: the light check, on `wordpress_url`'s host and port.
+    fn wordpress_light(&mut self) -> Option<WordPressLightConfig> {
+        let defaults = Schedule {
+            interval: secs(5),
+            timeout: secs(2),
+            jitter: ms(500),
+            failure_threshold: 2,
+            success_threshold: 1,
+        };
+        let enabled = self.boolean("wordpress_light.enabled", true);
+        let schedule = self.schedule("wordpress_light", defaults);
+        let path = self
+            .string("wordpress_light.path")
+            .unwrap_or_else(|| DEFAULT_WORDPRESS_LIGHT_PATH.to_string());
+        let url_text = self
+            .string("wordpress_url")
+            .unwrap_or_else(|| DEFAULT_WORDPRESS_URL.to_string());
+        // A bad `wordpress_url` is reported once, by `wordpress()`.
+        let authority = url_text
+            .parse::<hyper::Uri>()
+            .ok()?
+            .authority()?
+            .as_str()
+            .to_string();
+        let valid_path = path.starts_with('/') && !path.contains(char::is_whitespace);
+        let url = format!("http://{authority}{path}").parse::<hyper::Uri>();
+        match url {
+            Ok(url) if valid_path => Some(WordPressLightConfig {
+                enabled,
+                url,
+                schedule,
+            }),
+            _ => {
+                self.errors.push(format!(
+                    "{}: expected a path such as {DEFAULT_WORDPRESS_LIGHT_PATH}, found {path:?}",
+                    key_label("wordpress_light.path")
+                ));
+                None
+            }
+        }
     }
 
     fn status_ranges(&mut self, key: &str) -> Vec<StatusRange> {
