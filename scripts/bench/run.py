@@ -675,7 +675,7 @@ class Bench:
         a = self.args
         wp_config = self.env["WPENV_WP_CONFIG"]
         template = self.env["WPENV_WP_CONFIG_TEMPLATE"]
-        live = Poller(self.sidecar_port, "/livez", 0.002)
+        live = Poller(self.sidecar_port, "/livez", 0.002, agent=BENCH_AGENT)
         live.start()
         edits = []
         for index in range(a.edits):
@@ -700,7 +700,7 @@ class Bench:
         live.stop()
 
         ready = Poller(self.sidecar_port, "/readyz", 0.01)
-        live = Poller(self.sidecar_port, "/livez", 0.05)
+        live = Poller(self.sidecar_port, "/livez", 0.05, agent=BENCH_AGENT)
         ready.start()
         live.start()
         outages = []
