@@ -30,6 +30,8 @@ if [ "$#" -eq 0 ] || [ "$1" = apache2-foreground ]; then
 		mv "$tmp" wp-config.php
 	fi
 	# Apache's own variables (APACHE_RUN_DIR, APACHE_PID_FILE, APACHE_LOG_DIR …).
+	# envvars reads variables that may be unset.
+	set +u
 	# shellcheck disable=SC1091
 	. /etc/apache2/envvars
 	exec apache2 -DFOREGROUND
