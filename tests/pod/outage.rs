@@ -38,20 +38,21 @@ async fn database_outage_makes_the_pod_unready_and_restarts_nothing() {
         ),
     );
     stage.check(
-        timeline.count_after(down, result_changed(ProbeKind::Liveness, ProbeResult::Failure)) == 0,
+        timeline.count_after(
+            down,
+            result_changed(ProbeKind::Liveness, ProbeResult::Failure),
+        ) == 0,
         "liveness failed during a database outage",
     );
 
     let up = stage.kubelet.mark("mariadbd started again");
     stage.ok(stage.env.db_start());
-    let ready = stage.ok(
-        stage
-            .kubelet
-            .wait_until(Duration::from_secs(30), "ready after the outage", |k| {
-                k.ready()
-            })
-            .await,
-    );
+    let ready = stage.ok(stage
+        .kubelet
+        .wait_until(Duration::from_secs(30), "ready after the outage", |k| {
+            k.ready()
+        })
+        .await);
     let timeline = stage.finish("pod: database outage").await;
     println!(
         "outage -> readiness failed: {}\nback -> ready: {:.2}s real\nrestarts: 0",

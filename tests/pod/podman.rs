@@ -114,14 +114,7 @@ impl Owned {
 
     /// Where a volume's files are on the host.
     pub fn mountpoint(&self) -> Result<PathBuf, String> {
-        podman(&[
-            "volume",
-            "inspect",
-            "--format",
-            "{{.Mountpoint}}",
-            &self.id,
-        ])
-        .map(PathBuf::from)
+        podman(&["volume", "inspect", "--format", "{{.Mountpoint}}", &self.id]).map(PathBuf::from)
     }
 }
 
@@ -134,7 +127,10 @@ impl Drop for Owned {
         };
         if let Err(error) = removed {
             if !error.contains("no such") {
-                eprintln!("pod tests: could not remove {:?} {}: {error}", self.kind, self.id);
+                eprintln!(
+                    "pod tests: could not remove {:?} {}: {error}",
+                    self.kind, self.id
+                );
             }
         }
     }

@@ -41,8 +41,6 @@ pub struct Instance {
 pub struct PodmanContainer {
     pod: String,
     spec: RunSpec,
-    /// Flags added to the instances started from now on (a test's lever).
-    later: Mutex<Vec<String>>,
     current: Mutex<Option<Instance>>,
     /// Replaced instances: (number, container id, exit code).
     pub history: Mutex<Vec<(u32, String, Option<i32>)>>,
@@ -55,16 +53,10 @@ impl PodmanContainer {
         PodmanContainer {
             pod: pod.to_string(),
             spec,
-            later: Mutex::new(Vec::new()),
             current: Mutex::new(None),
             history: Mutex::new(Vec::new()),
             log,
         }
-    }
-
-    pub fn set_for_next_starts(&self, flags: &[&str]) {
-        let mut later = self.later.lock().unwrap_or_else(|p| p.into_inner());
-        later.extend(flags.iter().map(|f| f.to_string()));
     }
 
     /// The running instance's container id.
@@ -102,7 +94,10 @@ impl PodmanContainer {
         let mut text = std::fs::read_to_string(&self.log).unwrap_or_default();
         text.push_str(&format!(
             "=== {} instance #{} ({}) exit {:?} ===\n{output}\n",
-            self.spec.name, instance.number, short(&id), instance.exit_code
+            self.spec.name,
+            instance.number,
+            short(&id),
+            instance.exit_code
         ));
         let _ = std::fs::write(&self.log, text);
         self.history
@@ -127,11 +122,9 @@ impl ContainerRuntime for PodmanContainer {
         if let Some(previous) = previous {
             self.retire(previous);
         }
-        let later = self.later.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let name = format!("{}-{}-{number}", self.pod, self.spec.name);
         let mut args: Vec<&str> = vec!["run", "--detach", "--pod", &self.pod, "--name", &name];
         args.extend(self.spec.flags.iter().map(String::as_str));
-        args.extend(later.iter().map(String::as_str));
         args.push(&self.spec.image);
         args.extend(self.spec.command.iter().map(String::as_str));
         let id = podman(&args)?;

@@ -58,29 +58,39 @@ async fn restore_on_the_shared_volume_heals_as_uid_33_without_a_restart() {
         .collect();
     stage.check(
         forensic.len() == 1,
-        &format!("expected one forensic copy in the docroot, found {}", forensic.len()),
+        &format!(
+            "expected one forensic copy in the docroot, found {}",
+            forensic.len()
+        ),
     );
     let kept = std::fs::read_to_string(forensic[0].path()).unwrap_or_default();
-    stage.check(kept.contains("'hoge'"), "the forensic copy is not the drifted file");
+    stage.check(
+        kept.contains("'hoge'"),
+        "the forensic copy is not the drifted file",
+    );
     let (_, _, kept_mode) = owner_and_mode(&forensic[0].path());
-    stage.check(kept_mode == 0o600, &format!("forensic copy mode {kept_mode:o}"));
+    stage.check(
+        kept_mode == 0o600,
+        &format!("forensic copy mode {kept_mode:o}"),
+    );
     let (status, _) = crate::support::http_get(
         stage.wordpress_addr,
         &format!("/{}", forensic[0].file_name().to_string_lossy()),
     )
     .await
     .unwrap_or((0, String::new()));
-    stage.check(status == 403, &format!("Apache served the forensic copy: {status}"));
+    stage.check(
+        status == 403,
+        &format!("Apache served the forensic copy: {status}"),
+    );
 
     let serving = stage.ok(stage.wait_wordpress(200, Duration::from_secs(15)).await);
-    stage.ok(
-        stage
-            .kubelet
-            .wait_until(Duration::from_secs(20), "ready after the restore", |k| {
-                k.ready()
-            })
-            .await,
-    );
+    stage.ok(stage
+        .kubelet
+        .wait_until(Duration::from_secs(20), "ready after the restore", |k| {
+            k.ready()
+        })
+        .await);
     stage.pass(40.0).await;
     let timeline = stage.timeline().clone();
     stage.check(
@@ -88,7 +98,10 @@ async fn restore_on_the_shared_volume_heals_as_uid_33_without_a_restart() {
         "restore must heal without a restart",
     );
     stage.check(
-        timeline.count_after(edit, result_changed(ProbeKind::Liveness, ProbeResult::Failure)) == 0,
+        timeline.count_after(
+            edit,
+            result_changed(ProbeKind::Liveness, ProbeResult::Failure),
+        ) == 0,
         "liveness reached its failure threshold",
     );
     stage.check(stage.kubelet.ready(), "the pod is not ready at the end");

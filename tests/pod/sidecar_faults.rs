@@ -21,7 +21,9 @@ async fn sidecar_sigterm_fails_readiness_at_once_and_exits_zero() {
     let first = stage.sidecar().id().expect("the sidecar runs");
 
     let signal = stage.kubelet.mark("podman kill --signal TERM wp-sentinel");
-    stage.ok(stage.sidecar().podman_on(&["kill", "--signal", "TERM"], &[]));
+    stage.ok(stage
+        .sidecar()
+        .podman_on(&["kill", "--signal", "TERM"], &[]));
     let start = Instant::now();
     let mut seen = Vec::new();
     while start.elapsed() < Duration::from_secs(5) {
@@ -74,15 +76,16 @@ async fn sidecar_sigterm_fails_readiness_at_once_and_exits_zero() {
         exit_code == Some(0),
         &format!("the sidecar's exit after SIGTERM: {exit_code:?}, expected 0"),
     );
-    stage.ok(
-        stage
-            .kubelet
-            .wait_until(Duration::from_secs(30), "ready again", |k| k.ready())
-            .await,
-    );
+    stage.ok(stage
+        .kubelet
+        .wait_until(Duration::from_secs(30), "ready again", |k| k.ready())
+        .await);
     stage.pass(30.0).await;
     let restarts = stage.kubelet.restarts();
-    stage.check(restarts == 0, &format!("WordPress restarted {restarts} times"));
+    stage.check(
+        restarts == 0,
+        &format!("WordPress restarted {restarts} times"),
+    );
     stage.check(
         stage.kubelet.restarts_of(SIDECAR) == 1,
         "the sidecar was not restarted exactly once",
@@ -122,7 +125,9 @@ async fn sidecar_sigkill_restarts_the_sidecar_only_and_the_state_file_survives()
     );
 
     let kill = stage.kubelet.mark("podman kill --signal KILL wp-sentinel");
-    stage.ok(stage.sidecar().podman_on(&["kill", "--signal", "KILL"], &[]));
+    stage.ok(stage
+        .sidecar()
+        .podman_on(&["kill", "--signal", "KILL"], &[]));
     let restarted = stage
         .wait_event(
             kill,
@@ -131,12 +136,10 @@ async fn sidecar_sigkill_restarts_the_sidecar_only_and_the_state_file_survives()
             started_of(SIDECAR),
         )
         .await;
-    let ready = stage.ok(
-        stage
-            .kubelet
-            .wait_until(Duration::from_secs(30), "ready again", |k| k.ready())
-            .await,
-    );
+    let ready = stage.ok(stage
+        .kubelet
+        .wait_until(Duration::from_secs(30), "ready again", |k| k.ready())
+        .await);
     stage.pass(40.0).await;
     let code = stage
         .sidecar()
@@ -145,7 +148,10 @@ async fn sidecar_sigkill_restarts_the_sidecar_only_and_the_state_file_survives()
         .unwrap_or_else(|p| p.into_inner())
         .first()
         .and_then(|(_, _, code)| *code);
-    stage.check(code == Some(137), &format!("killed sidecar's exit {code:?}"));
+    stage.check(
+        code == Some(137),
+        &format!("killed sidecar's exit {code:?}"),
+    );
     let restarts = stage.kubelet.restarts();
     stage.check(
         restarts == 0 && stage.timeline().count_after(kill, killing) == 0,

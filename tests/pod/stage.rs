@@ -177,8 +177,9 @@ impl Stage {
         } else {
             (PathBuf::from("/run/mysqld"), "mysqld.sock".to_string())
         };
-        let mut shared: BTreeMap<String, String> =
-            vars_of(&repo().join("k8s/base/wordpress.env")).into_iter().collect();
+        let mut shared: BTreeMap<String, String> = vars_of(&repo().join("k8s/base/wordpress.env"))
+            .into_iter()
+            .collect();
         for (key, value) in env.wordpress_vars() {
             shared.insert(key, value);
         }
@@ -274,7 +275,10 @@ impl Stage {
         sidecar_flags.extend(["--volume".into(), socket_mount]);
         sidecar_flags.extend([
             "--volume".into(),
-            format!("{}:/etc/wp-sentinel/golden/wp-config.php:ro", golden.display()),
+            format!(
+                "{}:/etc/wp-sentinel/golden/wp-config.php:ro",
+                golden.display()
+            ),
             "--volume".into(),
             format!("{}:/var/lib/wp-sentinel", state.id),
         ]);
@@ -301,7 +305,10 @@ impl Stage {
         let with_sidecar = spec.container(SIDECAR).is_some();
         let options = Options::new(
             setup.scale,
-            vec![(SIDECAR_PORT, sidecar_addr), (WORDPRESS_PORT, wordpress_addr)],
+            vec![
+                (SIDECAR_PORT, sidecar_addr),
+                (WORDPRESS_PORT, wordpress_addr),
+            ],
         );
         let mut runtimes: Vec<(&str, Arc<dyn ContainerRuntime>)> =
             vec![(WORDPRESS, wordpress.clone())];

@@ -28,17 +28,18 @@ async fn paused_wordpress_is_restarted_once_and_serves_again() {
             started_of(WORDPRESS),
         )
         .await;
-    let ready = stage.ok(
-        stage
-            .kubelet
-            .wait_until(Duration::from_secs(60), "ready after the restart", |k| {
-                k.ready()
-            })
-            .await,
-    );
+    let ready = stage.ok(stage
+        .kubelet
+        .wait_until(Duration::from_secs(60), "ready after the restart", |k| {
+            k.ready()
+        })
+        .await);
     stage.pass(40.0).await;
     let restarts = stage.kubelet.restarts();
-    stage.check(restarts == 1, &format!("expected one restart, got {restarts}"));
+    stage.check(
+        restarts == 1,
+        &format!("expected one restart, got {restarts}"),
+    );
     stage.check(
         stage.wordpress.id().is_some_and(|id| id != first),
         "no new container",
