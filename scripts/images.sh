@@ -120,7 +120,9 @@ build_sidecar() {
 		cargo build --release --locked --target "$RUST_TARGET" --bin wp-sentinel) >&2 ||
 		die "cargo build of the sidecar failed"
 	local binary=$REPO_DIR/target/$RUST_TARGET/release/wp-sentinel
-	if ldd "$binary" >/dev/null 2>&1; then die "$binary is not static"; fi
+	# A static binary has no "lib => path" lines (ldd says "statically linked" or
+	# "not a dynamic executable").
+	if ldd "$binary" 2>&1 | grep -q '=>'; then die "$binary is not static"; fi
 	"$binary" --help >/dev/null
 	local bundle=/etc/ssl/certs/ca-certificates.crt
 	[[ -s $bundle ]] || die "$bundle missing (apt-get install ca-certificates)"

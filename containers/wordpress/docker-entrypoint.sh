@@ -15,7 +15,9 @@ if [ "$#" -eq 0 ] || [ "$1" = apache2-foreground ]; then
 	cd /var/www/html
 	if [ ! -e index.php ] && [ ! -e wp-includes/version.php ]; then
 		echo "entrypoint: WordPress not found in $PWD: copying /usr/src/wordpress" >&2
-		cp -a /usr/src/wordpress/. .
+		# tar, not cp -a: the directory itself may be an emptyDir owned by root
+		# (group fsGroup): its own owner and mode are left alone.
+		tar -C /usr/src/wordpress -c . | tar -x --no-overwrite-dir
 	fi
 	settings=$(env | grep -c '^WORDPRESS_' || true)
 	if [ ! -s wp-config.php ] && [ "$settings" -gt 0 ]; then

@@ -271,7 +271,9 @@ impl Stage {
         }
         sidecar_vars.extend(setup.sidecar_env.iter().cloned());
         let mut sidecar_flags: Vec<String> = security.to_vec();
-        sidecar_flags.push("--read-only".into());
+        // readOnlyRootFilesystem: no writable /tmp or /run either (podman would add
+        // tmpfs mounts there by default; Kubernetes does not).
+        sidecar_flags.extend(["--read-only".into(), "--read-only-tmpfs=false".into()]);
         sidecar_flags.extend(["--volume".into(), socket_mount]);
         sidecar_flags.extend([
             "--volume".into(),
