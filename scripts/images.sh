@@ -128,6 +128,7 @@ build_sidecar() {
 	[[ -s $bundle ]] || die "$bundle missing (apt-get install ca-certificates)"
 	local binary_tag
 	binary_tag=localhost/wp-sentinel-binary:$(cat "$binary" "$bundle" | key)
+	SIDECAR_BINARY=$binary_tag
 	if exists "$binary_tag"; then
 		say "binary: cached $binary_tag"
 	else
@@ -171,7 +172,18 @@ build() {
 		echo "SIDECAR_IMAGE=$SIDECAR"
 	} >"$ENV_FILE.tmp"
 	mv "$ENV_FILE.tmp" "$ENV_FILE"
+	prune
 	say "images ready in $(elapsed): $ENV_FILE"
+}
+
+# Older tags of this script's images (their inputs changed): removed by id.
+prune() {
+	local current=" $BASE $WORDPRESS $SIDECAR $SIDECAR_BINARY "
+	local name id
+	while read -r name id; do
+		[[ $current == *" $name "* ]] && continue
+		podman rmi "$id" >/dev/null 2>&1 && say "removed the stale $name ($id)"
+	done < <(podman images --filter 'reference=localhost/wp-sentinel*' --format '{{.Repository}}:{{.Tag}} {{.ID}}')
 }
 
 clean() {
