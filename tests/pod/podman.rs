@@ -61,7 +61,17 @@ pub fn images() -> &'static Images {
     static IMAGES: OnceLock<Images> = OnceLock::new();
     IMAGES.get_or_init(|| {
         let started = Instant::now();
-        let status = Command::new("bash")
+        // The test runner's environment (CARGO_*, NEXTEST_*, LD_LIBRARY_PATH …) would
+        // make the script's release build look dirty and rebuild it from scratch:
+        // the script gets a plain environment, as from a shell.
+        let mut command = Command::new("bash");
+        command.env_clear();
+        for key in ["PATH", "HOME", "LANG", "TERM", "RUSTUP_HOME", "CARGO_HOME"] {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
+        let status = command
             .arg(repo().join("scripts/images.sh"))
             .arg("build")
             .stdin(Stdio::null())
