@@ -7,12 +7,12 @@
 //! `wp-config.php` again because the edited one went with the old layer.
 //!
 //! Why not the sidecar in this layout: it has no volume in which to see the file.
-//! Through a shared process namespace it could read
-//! `/proc/<WordPress's pid>/root/var/www/html/wp-config.php` (measured in
-//! `../shared/docs/pods-here.md`), but the path names a PID that the sidecar cannot
-//! know when it starts (it starts first) and that changes at every WordPress
-//! restart; `wp_config` is a fixed path today. The default manifests therefore keep
-//! the shared docroot with `restore` (`shared_volume`).
+//! Through a shared process namespace it can read and watch
+//! `/proc/<Apache's PID>/root/var/www/html/wp-config.php` (measured by hand with the
+//! sidecar image, see README "In a real pod"), but that path names a PID the
+//! sidecar cannot know when it starts (it starts first) and that changes at every
+//! WordPress restart; `wp_config` is a fixed path today. The default manifests
+//! therefore keep the shared docroot with `restore` (`shared_volume`).
 
 use std::time::Duration;
 
