@@ -24,7 +24,9 @@ if [ "$#" -eq 0 ] || [ "$1" = apache2-foreground ]; then
 		echo "entrypoint: writing wp-config.php from wp-config-docker.php" >&2
 		tmp=$(mktemp wp-config.XXXXXX)
 		cp /usr/src/wordpress/wp-config-docker.php "$tmp"
-		while grep -q "put your unique phrase here" "$tmp"; do
+		# One random hex string per placeholder (the template has eight).
+		for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+			grep -q "put your unique phrase here" "$tmp" || break
 			salt=$(head -c 40 /dev/urandom | od -An -tx1 | tr -d ' \n')
 			sed -i "0,/put your unique phrase here/s//$salt/" "$tmp"
 		done
