@@ -5,11 +5,29 @@
 #   docker build -t wp-sentinel:0.1.0 \
 #     --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" .
 #
-# Stage 1 builds a statically linked release binary for the musl target of the
-# platform being built (amd64 or arm64; build each platform natively or under
-# emulation with `docker buildx build --platform ...`). Stage 2 is `scratch`:
-# no shell, no package manager, no libc, only the binary, the CA bundle and a
-# numeric non-root user. Kubernetes ignores HEALTHCHECK; it is for plain Docker.
+# The builder stage makes a statically linked release binary for the glibc
+# target of the platform being built (amd64 or arm64; build each platform
+# natively or under emulation with `docker buildx build --platform ...`):
+# `RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target
+# <arch>-unknown-linux-gnu`. The last stage is `scratch`: no shell, no package
+# manager, no libc, only the binary, the CA bundle and a numeric non-root
+# user. Kubernetes ignores HEALTHCHECK; it is for plain Docker.
+#
+# Why glibc and not musl: the same command builds the binary on a machine
+# that has only the gnu target (this project's test machines cannot install
+# the musl one), so the shipped binary and the one the pod tests run are built
+# the same way. glibc 2.36 linked statically resolves names from /etc/hosts
+# and DNS inside libc (measured in a scratch container in a pod).
+#
+# BINARY_FROM picks the stage or image that supplies /out/wp-sentinel and
+# /etc/ssl/certs/ca-certificates.crt to the last stage. Default: the builder
+# below. Where no Rust image can be pulled (the pod tests: no registry),
+# scripts/images.sh builds the binary on the host with the builder's command
+# and passes an image holding those two files:
+#   podman build --build-arg BINARY_FROM=localhost/wp-sentinel-binary:KEY .
+# Builders that skip unused stages (BuildKit, buildah) then never pull
+# rust:1.95-bookworm. The last stage is the same either way.
+ARG BINARY_FROM=builder
 
 FROM rust:1.95-bookworm AS builder
 
@@ -18,18 +36,16 @@ ARG TARGETARCH=amd64
 
 WORKDIR /build
 
-# ring (through rustls) compiles C; for the musl targets plain gcc works
-# (docs/stack-notes: `CC_x86_64_unknown_linux_musl=gcc`), so no musl-tools.
-ENV CC_x86_64_unknown_linux_musl=gcc \
-    CC_aarch64_unknown_linux_musl=gcc \
+# Static glibc. With an explicit --target, RUSTFLAGS reach only the target's
+# code, not build scripts and proc macros (which must stay dynamic).
+ENV RUSTFLAGS="-C target-feature=+crt-static" \
     CARGO_TERM_COLOR=never
 
 RUN case "${TARGETARCH}" in \
-      amd64) echo x86_64-unknown-linux-musl > /rust-target ;; \
-      arm64) echo aarch64-unknown-linux-musl > /rust-target ;; \
+      amd64) echo x86_64-unknown-linux-gnu > /rust-target ;; \
+      arm64) echo aarch64-unknown-linux-gnu > /rust-target ;; \
       *) echo "unsupported TARGETARCH ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && rustup target add "$(cat /rust-target)"
+    esac
 
 # Dependencies first, in their own layer: it is rebuilt only when Cargo.toml or
 # Cargo.lock change. The placeholder sources only let cargo resolve the targets
@@ -53,6 +69,9 @@ RUN find src benches -type f -exec touch {} + \
  && install -D -m 0755 "target/$(cat /rust-target)/release/wp-sentinel" /out/wp-sentinel \
  && /out/wp-sentinel --help > /dev/null
 
+# The supplier of the binary and the CA bundle (see BINARY_FROM above).
+FROM ${BINARY_FROM} AS binary
+
 FROM scratch
 
 ARG VERSION=0.1.0
@@ -71,8 +90,8 @@ LABEL org.opencontainers.image.title="wp-sentinel" \
 # Mozilla roots compiled into the binary (mysql_async's webpki-roots); a managed
 # database's CA is better mounted explicitly (see k8s/overlays/article). The
 # system bundle is shipped for anything that reads SSL_CERT_FILE.
-COPY --from=builder /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=builder /out/wp-sentinel /wp-sentinel
+COPY --from=binary /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=binary /out/wp-sentinel /wp-sentinel
 
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine of this project's kind (Debian 12, root):
 # installs the Debian packages the tests need (MariaDB, PHP, WordPress), makes sure
-# MariaDB answers on 127.0.0.1:3306 (starting it when it does not), then runs every
-# Rust test with cargo-nextest (cargo test where nextest is missing) and the offline
-# validation of the Kubernetes packaging.
+# MariaDB answers on 127.0.0.1:3306 (starting it when it does not), installs podman
+# and builds the pod tests' images (scripts/images.sh: cached by content, a no-op
+# when nothing changed), then runs every Rust test with cargo-nextest (cargo test
+# where nextest is missing; tests/pod among them) and the offline validation of the
+# Kubernetes packaging.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,6 +16,9 @@ scripts/wpenv.sh install
 
 say "making sure MariaDB answers on 127.0.0.1:3306"
 WPENV_DB_MODE=machine scripts/wpenv.sh db-up
+
+say "podman and the pod tests' images (scripts/images.sh)"
+scripts/images.sh build
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast

@@ -1,0 +1,147 @@
+//! The podman command line, as the pod tests use it: every call with the project's
+//! configuration (`containers/containers.conf` as `CONTAINERS_CONF`: runc, cgroupfs,
+//! ulimits below the host's), bounded in time; the images from `scripts/images.sh`;
+//! and [`Owned`], a container, pod or volume this run made, removed by id when
+//! dropped (also after a panic). It never touches anything it did not create.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::support::repo;
+
+pub fn containers_conf() -> PathBuf {
+    repo().join("containers/containers.conf")
+}
+
+/// `podman ARGS`: its trimmed stdout, or an error with its stderr. Killed after 120 s.
+pub fn podman(args: &[&str]) -> Result<String, String> {
+    let mut child = Command::new("podman")
+        .args(args)
+        .env("CONTAINERS_CONF", containers_conf())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run podman (scripts/images.sh installs it): {e}"))?;
+    let start = Instant::now();
+    while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("podman {}: no answer in 120 s", args.join(" ")));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    } else {
+        Err(format!(
+            "podman {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim(),
+            String::from_utf8_lossy(&output.stdout).trim()
+        ))
+    }
+}
+
+/// What `scripts/images.sh build` made (content-keyed: a second run builds nothing).
+#[derive(Clone, Debug)]
+pub struct Images {
+    pub wordpress: String,
+    pub sidecar: String,
+}
+
+/// Runs `scripts/images.sh build` once per test process (the script itself takes a
+/// lock, so parallel test processes wait for one build) and reads its names.
+pub fn images() -> &'static Images {
+    static IMAGES: OnceLock<Images> = OnceLock::new();
+    IMAGES.get_or_init(|| {
+        let started = Instant::now();
+        // The test runner's environment (CARGO_*, NEXTEST_*, LD_LIBRARY_PATH …) would
+        // make the script's release build look dirty and rebuild it from scratch:
+        // the script gets a plain environment, as from a shell.
+        let mut command = Command::new("bash");
+        command.env_clear();
+        for key in ["PATH", "HOME", "LANG", "TERM", "RUSTUP_HOME", "CARGO_HOME"] {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
+        let status = command
+            .arg(repo().join("scripts/images.sh"))
+            .arg("build")
+            .stdin(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run scripts/images.sh: {e}"));
+        assert!(
+            status.success(),
+            "scripts/images.sh build failed ({status}): the pod tests need root, Debian's \
+             mirror for apt-get and debootstrap, and the Rust toolchain"
+        );
+        let text = std::fs::read_to_string(repo().join("target/pod/images.env"))
+            .expect("target/pod/images.env after scripts/images.sh build");
+        let vars: BTreeMap<&str, &str> = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        let get = |key: &str| {
+            vars.get(key)
+                .unwrap_or_else(|| panic!("{key} missing from target/pod/images.env"))
+                .to_string()
+        };
+        println!("images ready in {:.1?}", started.elapsed());
+        Images {
+            wordpress: get("WORDPRESS_IMAGE"),
+            sidecar: get("SIDECAR_IMAGE"),
+        }
+    })
+}
+
+/// A kind of object podman makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Container,
+    Pod,
+    Volume,
+}
+
+/// A podman object this run made; removed by id when dropped.
+#[derive(Debug)]
+pub struct Owned {
+    pub kind: Kind,
+    pub id: String,
+}
+
+impl Owned {
+    pub fn new(kind: Kind, id: String) -> Owned {
+        Owned { kind, id }
+    }
+
+    /// Where a volume's files are on the host.
+    pub fn mountpoint(&self) -> Result<PathBuf, String> {
+        podman(&["volume", "inspect", "--format", "{{.Mountpoint}}", &self.id]).map(PathBuf::from)
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let removed = match self.kind {
+            Kind::Container => podman(&["rm", "--force", "--time", "0", &self.id]),
+            Kind::Pod => podman(&["pod", "rm", "--force", "--time", "0", &self.id]),
+            Kind::Volume => podman(&["volume", "rm", "--force", &self.id]),
+        };
+        if let Err(error) = removed {
+            if !error.contains("no such") {
+                eprintln!(
+                    "pod tests: could not remove {:?} {}: {error}",
+                    self.kind, self.id
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,548 @@
+//! The stage every pod scenario plays on: a database of its own (`scripts/wpenv.sh`,
+//! which also installs WordPress into it, through PHP's server, before the pod
+//! exists), then a podman pod run by the kubelet emulator from
+//! `k8s/base/deployment.yaml`: the sidecar image (the repository's `Dockerfile`) as
+//! the native sidecar, the WordPress image once the sidecar's startup probe passed,
+//! with the manifests' securityContext (uid/gid 33, `readOnlyRootFilesystem` for the
+//! sidecar, every capability dropped, no privilege escalation), their volumes as
+//! podman volumes (the docroot emptyDir with `fsGroup`'s effect, the sidecar's state
+//! emptyDir, the golden ConfigMap as a read-only file) and the database's socket
+//! directory mounted read-only.
+//!
+//! Ports are published on 127.0.0.1 only. Field order is drop order: the emulator,
+//! the containers, the pod, the volumes, then the database: everything is removed by
+//! id, also after a panic.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::kubelet::manifest::{read_pod, PodSpec};
+use crate::kubelet::{ContainerRuntime, EventKind, Kubelet, Options, Timeline};
+use crate::podman::{images, podman, Kind, Owned};
+use crate::runtime::{PodmanContainer, RunSpec};
+use crate::support::{free_port, http_get, repo, Layout, WpEnv};
+
+pub const WORDPRESS: &str = "wordpress";
+pub const SIDECAR: &str = "wp-sentinel";
+pub const MANIFEST: &str = "k8s/base/deployment.yaml";
+pub const GOLDEN: &str = "k8s/base/golden/wp-config.php";
+pub const SIDECAR_PORT: u16 = 9090;
+pub const WORDPRESS_PORT: u16 = 80;
+/// The article's edit, against the template's `getenv_docker` form.
+pub const SED_DB_HOST_HOGE: &str = "s/getenv_docker('WORDPRESS_DB_HOST', 'mysql')/'hoge'/";
+
+/// `WP_SENTINEL_E2E_SLOWDOWN` (default 1) multiplies a scenario's time scale.
+pub fn scale(base: f64) -> f64 {
+    let slowdown = std::env::var("WP_SENTINEL_E2E_SLOWDOWN")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v > 0.0)
+        .unwrap_or(1.0);
+    base * slowdown
+}
+
+/// What a scenario asks of its stage.
+pub struct Setup {
+    pub name: &'static str,
+    pub scale: f64,
+    pub layout: Layout,
+    /// A private mariadbd the scenario may stop (`WPENV_DB_MODE=own`).
+    pub own_database: bool,
+    /// The pod: the manifests' (`None`) or another (the article's, no sidecar).
+    pub pod: Option<PodSpec>,
+    /// Settings for the sidecar, after the manifests' (they win).
+    pub sidecar_env: Vec<(String, String)>,
+}
+
+impl Setup {
+    pub fn new(name: &'static str, scale: f64, layout: Layout) -> Setup {
+        Setup {
+            name,
+            scale,
+            layout,
+            own_database: false,
+            pod: None,
+            sidecar_env: Vec::new(),
+        }
+    }
+}
+
+pub struct Stage {
+    pub kubelet: Kubelet,
+    pub sidecar: Option<Arc<PodmanContainer>>,
+    pub wordpress: Arc<PodmanContainer>,
+    pub pod: Owned,
+    pub docroot: Option<Owned>,
+    pub state: Owned,
+    pub env: Arc<WpEnv>,
+    pub scale: f64,
+    /// WordPress (port 80 of the pod) and the sidecar (9090) on the host.
+    pub wordpress_addr: SocketAddr,
+    pub sidecar_addr: SocketAddr,
+    pub started: Instant,
+}
+
+fn vars_of(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `5s` scaled, as the sidecar's configuration reads it.
+fn millis(seconds: f64, scale: f64) -> String {
+    format!("{}ms", ((seconds * scale * 1000.0).round() as u64).max(1))
+}
+
+fn env_flags(vars: &BTreeMap<String, String>) -> Vec<String> {
+    vars.iter()
+        .flat_map(|(k, v)| ["--env".to_string(), format!("{k}={v}")])
+        .collect()
+}
+
+impl Stage {
+    pub async fn start(setup: Setup) -> Stage {
+        let started = Instant::now();
+        let images = images();
+        let name = setup.name;
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pod");
+        let env = Arc::new(WpEnv::up(name, &root, setup.own_database));
+        // WordPress is installed in the database; from now on the pod serves it, on
+        // the port its siteurl names.
+        env.php_stop()
+            .unwrap_or_else(|e| panic!("scenario {name}: {e}"));
+        let wordpress_addr = env.php_addr();
+        let sidecar_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let pod_name = format!("wps-{name}-{}", std::process::id());
+        let _ = podman(&["pod", "rm", "--force", "--time", "0", &pod_name]);
+        let pod_args = [
+            "pod",
+            "create",
+            "--name",
+            &pod_name,
+            // shareProcessNamespace: false, as the manifests; net, ipc, uts shared.
+            "--share",
+            "net,ipc,uts",
+            "--publish",
+            &format!("127.0.0.1:{}:{WORDPRESS_PORT}", wordpress_addr.port()),
+            "--publish",
+            &format!("127.0.0.1:{}:{SIDECAR_PORT}", sidecar_addr.port()),
+            // The manifests' pod sysctl: Apache binds 80 as uid 33, no capability.
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=0",
+        ];
+        let pod = Owned::new(
+            Kind::Pod,
+            podman(&pod_args).unwrap_or_else(|e| panic!("scenario {name}: {e}")),
+        );
+
+        // emptyDirs; fsGroup 33 makes the docroot group 33 and setgid, as the kubelet does.
+        let volume = |what: &str| {
+            let id = podman(&["volume", "create", &format!("{pod_name}-{what}")])
+                .unwrap_or_else(|e| panic!("scenario {name}: {e}"));
+            let owned = Owned::new(Kind::Volume, id);
+            let path = owned
+                .mountpoint()
+                .unwrap_or_else(|e| panic!("scenario {name}: {e}"));
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(r#"chgrp 33 "$1" && chmod 2775 "$1""#)
+                .arg("sh")
+                .arg(&path)
+                .status()
+                .expect("chgrp the volume");
+            assert!(status.success(), "fsGroup on {}", path.display());
+            owned
+        };
+        let state = volume("sentinel-state");
+        let docroot = (setup.layout == Layout::SharedVolume).then(|| volume("docroot"));
+
+        // envFrom: the ConfigMap, the Secret (example salts), this scenario's
+        // database through the socket directory.
+        let (socket_dir, socket) = if setup.own_database {
+            let own = PathBuf::from(env.var("MYSQL_OWN_SOCKET"));
+            (
+                own.parent().expect("socket directory").to_path_buf(),
+                own.file_name()
+                    .expect("socket name")
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        } else {
+            (PathBuf::from("/run/mysqld"), "mysqld.sock".to_string())
+        };
+        let mut shared: BTreeMap<String, String> = vars_of(&repo().join("k8s/base/wordpress.env"))
+            .into_iter()
+            .collect();
+        for (key, value) in env.wordpress_vars() {
+            shared.insert(key, value);
+        }
+        shared.insert(
+            "WORDPRESS_DB_HOST".into(),
+            format!("localhost:/run/mysqld/{socket}"),
+        );
+        for key in [
+            "AUTH_KEY",
+            "SECURE_AUTH_KEY",
+            "LOGGED_IN_KEY",
+            "NONCE_KEY",
+            "AUTH_SALT",
+            "SECURE_AUTH_SALT",
+            "LOGGED_IN_SALT",
+            "NONCE_SALT",
+        ] {
+            shared.insert(format!("WORDPRESS_{key}"), format!("pod-test-{key}"));
+        }
+        // No internet here: WordPress must not wait on update checks or WP-Cron.
+        let extra = shared
+            .get("WORDPRESS_CONFIG_EXTRA")
+            .cloned()
+            .unwrap_or_default();
+        shared.insert(
+            "WORDPRESS_CONFIG_EXTRA".into(),
+            format!(
+                "{extra} define('WP_HTTP_BLOCK_EXTERNAL', true); \
+                 define('AUTOMATIC_UPDATER_DISABLED', true); define('DISABLE_WP_CRON', true);"
+            ),
+        );
+        let golden = repo().join(GOLDEN);
+        let security = [
+            "--user",
+            "33:33",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+        ]
+        .map(String::from);
+        let socket_mount = format!("{}:/run/mysqld:ro", socket_dir.display());
+
+        let mut wordpress_flags: Vec<String> = security.to_vec();
+        wordpress_flags.extend(["--volume".into(), socket_mount.clone()]);
+        wordpress_flags.extend([
+            "--volume".into(),
+            format!(
+                "{}:/usr/src/wordpress/wp-config-docker.php:ro",
+                golden.display()
+            ),
+        ]);
+        if let Some(docroot) = &docroot {
+            wordpress_flags.extend(["--volume".into(), format!("{}:/var/www/html", docroot.id)]);
+        }
+        wordpress_flags.extend(env_flags(&shared));
+        let wordpress = Arc::new(PodmanContainer::new(
+            &pod_name,
+            RunSpec {
+                name: WORDPRESS.into(),
+                flags: wordpress_flags,
+                image: images.wordpress.clone(),
+                command: Vec::new(),
+                stop_signal: "WINCH".into(),
+            },
+            env.dir.join("wordpress.log"),
+        ));
+
+        let mut sidecar_vars = shared.clone();
+        sidecar_vars.extend(vars_of(&repo().join("k8s/base/wp-sentinel.env")));
+        let interval = millis(5.0, setup.scale);
+        let jitter = millis(0.5, setup.scale);
+        for (key, value) in [
+            ("WP_SENTINEL_LOG__FORMAT", "text".to_string()),
+            ("WP_SENTINEL_WORDPRESS__INTERVAL", interval.clone()),
+            ("WP_SENTINEL_WORDPRESS__JITTER", jitter.clone()),
+            ("WP_SENTINEL_MYSQL__INTERVAL", interval),
+            ("WP_SENTINEL_MYSQL__JITTER", jitter),
+            ("WP_SENTINEL_WPCONFIG__INTERVAL", millis(10.0, setup.scale)),
+            ("WP_SENTINEL_SHUTDOWN__DRAIN", millis(5.0, setup.scale)),
+            ("WP_SENTINEL_SHUTDOWN__DEADLINE", millis(5.0, setup.scale)),
+            // The siteurl is the host's view of the pod.
+            (
+                "WP_SENTINEL_WORDPRESS__HOST_HEADER",
+                wordpress_addr.to_string(),
+            ),
+        ] {
+            sidecar_vars.insert(key.into(), value);
+        }
+        sidecar_vars.extend(setup.sidecar_env.iter().cloned());
+        let mut sidecar_flags: Vec<String> = security.to_vec();
+        // readOnlyRootFilesystem: no writable /tmp or /run either (podman would add
+        // tmpfs mounts there by default; Kubernetes does not).
+        sidecar_flags.extend(["--read-only".into(), "--read-only-tmpfs=false".into()]);
+        sidecar_flags.extend(["--volume".into(), socket_mount]);
+        sidecar_flags.extend([
+            "--volume".into(),
+            format!(
+                "{}:/etc/wp-sentinel/golden/wp-config.php:ro",
+                golden.display()
+            ),
+            "--volume".into(),
+            format!("{}:/var/lib/wp-sentinel", state.id),
+        ]);
+        if let Some(docroot) = &docroot {
+            sidecar_flags.extend(["--volume".into(), format!("{}:/var/www/html", docroot.id)]);
+        }
+        sidecar_flags.extend(env_flags(&sidecar_vars));
+        let sidecar = Arc::new(PodmanContainer::new(
+            &pod_name,
+            RunSpec {
+                name: SIDECAR.into(),
+                flags: sidecar_flags,
+                image: images.sidecar.clone(),
+                command: vec!["serve".into()],
+                stop_signal: "TERM".into(),
+            },
+            env.dir.join("sidecar.log"),
+        ));
+
+        let spec = setup.pod.clone().unwrap_or_else(|| {
+            read_pod(&repo().join(MANIFEST))
+                .unwrap_or_else(|e| panic!("the emulator cannot read the pod: {e}"))
+        });
+        let with_sidecar = spec.container(SIDECAR).is_some();
+        let options = Options::new(
+            setup.scale,
+            vec![
+                (SIDECAR_PORT, sidecar_addr),
+                (WORDPRESS_PORT, wordpress_addr),
+            ],
+        );
+        let mut runtimes: Vec<(&str, Arc<dyn ContainerRuntime>)> =
+            vec![(WORDPRESS, wordpress.clone())];
+        if with_sidecar {
+            runtimes.push((SIDECAR, sidecar.clone()));
+        }
+        let kubelet = Kubelet::start(&spec, options, runtimes)
+            .unwrap_or_else(|e| panic!("the emulator rejected the pod: {e}"));
+        let stage = Stage {
+            kubelet,
+            sidecar: with_sidecar.then_some(sidecar),
+            wordpress,
+            pod,
+            docroot,
+            state,
+            env,
+            scale: setup.scale,
+            wordpress_addr,
+            sidecar_addr,
+            started,
+        };
+        let ready = stage
+            .kubelet
+            .wait_until(Duration::from_secs(90), "pod ready at start", |k| {
+                if with_sidecar {
+                    k.ready()
+                } else {
+                    k.running(WORDPRESS)
+                }
+            })
+            .await;
+        stage.ok(ready);
+        if !with_sidecar {
+            // The article's pod has no readiness probe: wait for WordPress itself.
+            let serving = stage.wait_wordpress(200, Duration::from_secs(60)).await;
+            stage.ok(serving);
+        }
+        stage.kubelet.mark(format!(
+            "pod ready, {:.1?} after the scenario began (database, pod, images)",
+            started.elapsed()
+        ));
+        stage
+    }
+
+    pub fn sidecar(&self) -> &Arc<PodmanContainer> {
+        self.sidecar.as_ref().expect("this pod has a sidecar")
+    }
+
+    pub fn emulated(&self, seconds: f64) -> Duration {
+        Duration::from_secs_f64(seconds * self.scale)
+    }
+
+    pub fn timeline(&self) -> &Arc<Timeline> {
+        self.kubelet.timeline()
+    }
+
+    /// The docroot volume's files on the host.
+    pub fn docroot(&self) -> PathBuf {
+        let volume = self.docroot.as_ref().expect("a shared docroot");
+        volume
+            .mountpoint()
+            .unwrap_or_else(|e| self.fail(&format!("docroot volume: {e}")))
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.state
+            .mountpoint()
+            .unwrap_or_else(|e| self.fail(&format!("state volume: {e}")))
+    }
+
+    /// Panics with the timeline and both containers' last output.
+    pub fn fail(&self, message: &str) -> ! {
+        let sidecar = self
+            .sidecar
+            .as_ref()
+            .map(|s| s.log_tail(30))
+            .unwrap_or_default();
+        panic!(
+            "{message}\n--- timeline ---\n{}--- sidecar output (last lines) ---\n{sidecar}\n\
+             --- WordPress output (last lines) ---\n{}",
+            self.timeline().render(true),
+            self.wordpress.log_tail(15)
+        )
+    }
+
+    pub fn ok<T>(&self, result: Result<T, String>) -> T {
+        result.unwrap_or_else(|e| self.fail(&e))
+    }
+
+    pub fn check(&self, condition: bool, message: &str) {
+        if !condition {
+            self.fail(message);
+        }
+    }
+
+    /// The article's `kubectl exec … sed -i`: run inside the WordPress container, as
+    /// its user (33), on its own view of /var/www/html.
+    pub fn exec_sed(&self, expression: &str) {
+        let edited = self.wordpress.podman_on(
+            &["exec", "--user", "33:33"],
+            &["sed", "-i", expression, "/var/www/html/wp-config.php"],
+        );
+        self.ok(edited);
+    }
+
+    /// wp-config.php as the running WordPress container sees it.
+    pub fn wp_config_in_wordpress(&self) -> Result<String, String> {
+        self.wordpress
+            .podman_on(&["exec"], &["cat", "/var/www/html/wp-config.php"])
+    }
+
+    /// Waits for the first event after `since` that `matches`; its time.
+    pub async fn wait_event(
+        &self,
+        since: Duration,
+        limit: Duration,
+        what: &str,
+        matches: impl Fn(&EventKind) -> bool,
+    ) -> Duration {
+        let start = Instant::now();
+        loop {
+            if let Some(event) = self.timeline().first_after(since, &matches) {
+                return event.at;
+            }
+            if start.elapsed() > limit {
+                self.fail(&format!("{what}: not within {limit:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Polls WordPress (`/wp-login.php`, through the pod's published port) until it
+    /// answers `status`; when it did.
+    pub async fn wait_wordpress(&self, status: u16, limit: Duration) -> Result<Duration, String> {
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < limit {
+            match http_get(self.wordpress_addr, "/wp-login.php").await {
+                Ok((answer, _)) if answer == status => return Ok(self.timeline().now()),
+                Ok((answer, _)) => last = answer.to_string(),
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!(
+            "WordPress did not answer {status} within {limit:?} (last: {last})"
+        ))
+    }
+
+    /// GET on the sidecar through the pod's published port.
+    pub async fn sidecar_get(&self, path: &str) -> (u16, String) {
+        http_get(self.sidecar_addr, path)
+            .await
+            .unwrap_or((0, String::new()))
+    }
+
+    pub async fn pass(&self, seconds: f64) {
+        tokio::time::sleep(self.emulated(seconds)).await;
+    }
+
+    /// Stops the emulator, prints the timeline and the scenario's measured time, and
+    /// removes the containers, the pod and the volumes (by id), then the database.
+    pub async fn finish(self, title: &str) -> Arc<Timeline> {
+        let Stage {
+            kubelet,
+            sidecar,
+            wordpress,
+            pod,
+            docroot,
+            state,
+            env,
+            started,
+            ..
+        } = self;
+        let timeline = kubelet.stop().await;
+        println!(
+            "=== {title} ===\n{}replaced WordPress containers: {:?}\nreplaced sidecar containers: {:?}",
+            timeline.render(true),
+            ids(&wordpress),
+            sidecar.as_ref().map(|s| ids(s)).unwrap_or_default()
+        );
+        drop(wordpress);
+        drop(sidecar);
+        drop(pod);
+        drop(docroot);
+        drop(state);
+        drop(env);
+        println!("{title}: {:.1?} in all", started.elapsed());
+        timeline
+    }
+}
+
+fn ids(container: &PodmanContainer) -> Vec<String> {
+    container
+        .history
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(n, id, code)| format!("#{n} {} exit {code:?}", crate::runtime::short(id)))
+        .collect()
+}
+
+/// `a → b` in emulated seconds, for reports.
+pub fn span(timeline: &Timeline, from: Duration, to: Duration) -> String {
+    let real = to.saturating_sub(from);
+    format!(
+        "{:.2}s real = {:.0}s emulated",
+        real.as_secs_f64(),
+        timeline.emulated(real)
+    )
+}
+
+/// Matchers for `Timeline::first_after` / `count_after`; without `_of`, of WordPress.
+pub fn killing(e: &EventKind) -> bool {
+    killing_of(WORDPRESS)(e)
+}
+
+pub fn killing_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Killing { container, .. } if container.is(name))
+}
+
+pub fn started_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Started { container } if container.is(name) && container.instance > 0)
+}
+
+pub fn exited_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Exited { container } if container.is(name))
+}
+
+pub fn result_changed(
+    kind: crate::kubelet::ProbeKind,
+    to: crate::kubelet::ProbeResult,
+) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Result { probe, to: t, container, .. } if *probe == kind && *t == to && container.is(WORDPRESS))
+}
