@@ -186,7 +186,11 @@ pub struct HealConfig {
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub max_connections: usize,
+    /// A connection that has not sent a complete request head in this long (since
+    /// it opened, or since its last answer) is closed.
     pub header_read_timeout: Duration,
+    /// The largest request head accepted (hyper's read buffer; its minimum is 8192).
+    pub max_header_bytes: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -276,7 +280,10 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "restore_after_breaker",
         ],
     ),
-    ("server", &["max_connections", "header_read_timeout"]),
+    (
+        "server",
+        &["max_connections", "header_read_timeout", "max_header_bytes"],
+    ),
     ("shutdown", &["drain", "deadline"]),
     ("log", &["format", "level"]),
 ];

@@ -49,7 +49,7 @@ pub fn describe_config(config: &Config) -> String {
         format!("[wpconfig] enabled = {}, golden = {:?}, max_bytes = {}, interval = {:?}", config.wpconfig.enabled, config.wpconfig.golden, config.wpconfig.max_bytes, config.wpconfig.schedule.interval),
         format!("[wpconfig] pins = {{{}}}", pins.into_iter().collect::<Vec<_>>().join(", ")),
         format!("[heal] policy = {}, max_restarts = {}, liveness_failure_threshold = {}, forensics_dir = {:?}", config.heal.policy.as_str(), config.heal.max_restarts, config.heal.liveness_failure_threshold, config.heal.forensics_dir),
-        format!("[server] max_connections = {}, header_read_timeout = {:?}", config.server.max_connections, config.server.header_read_timeout),
+        format!("[server] max_connections = {}, header_read_timeout = {:?}, max_header_bytes = {}", config.server.max_connections, config.server.header_read_timeout, config.server.max_header_bytes),
         format!("[shutdown] drain = {:?}, deadline = {:?}", config.shutdown.drain, config.shutdown.deadline),
         format!("[log] format = {:?}, level = {:?}", config.log.format, config.log.level),
     ];

@@ -92,10 +92,12 @@ impl Validator {
             max_connections: self.number("server.max_connections", 2048, 1, 65_536) as usize,
             header_read_timeout: self.duration(
                 "server.header_read_timeout",
-                secs(5),
+                secs(2),
                 ms(100),
                 secs(300),
             ),
+            // hyper refuses (panics on) a read buffer below 8192 bytes.
+            max_header_bytes: self.number("server.max_header_bytes", 8192, 8192, 1 << 20) as usize,
         };
         let shutdown = ShutdownConfig {
             drain: self.duration("shutdown.drain", secs(5), Duration::ZERO, secs(600)),
