@@ -4,6 +4,7 @@
 
 mod cli;
 mod drift;
+mod floods;
 mod mysql;
 mod probes;
 mod support;
