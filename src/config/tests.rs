@@ -298,3 +298,22 @@ fn the_description_masks_the_password() {
     assert!(text.contains("password = ***"));
     assert!(!format!("{config:?}").contains("pa55-w0rd"));
 }
+
+#[test]
+fn the_probe_ports_bounds_are_validated_naming_the_key() {
+    let config = load("").unwrap();
+    assert_eq!(config.server.max_header_bytes, 8192);
+    assert_eq!(config.server.header_read_timeout, Duration::from_secs(2));
+    // Below hyper's minimum read buffer (8192), which would panic at start.
+    check_error(
+        "[server]\nmax_header_bytes = 4096",
+        "server.max_header_bytes",
+    );
+    check_error(
+        "[server]\nmax_header_bytes = \"big\"",
+        "server.max_header_bytes",
+    );
+    check_error("[server]\nmax_connections = 0", "server.max_connections");
+    let config = load("[server]\nmax_header_bytes = 16384").unwrap();
+    assert_eq!(config.server.max_header_bytes, 16384);
+}
