@@ -110,8 +110,14 @@ fn main() -> ExitCode {
             },
         },
     };
+    // Dropping the runtime would wait for every blocking thread, and one stuck in a
+    // read of a hung volume never returns: give them a moment, then exit anyway.
+    runtime.shutdown_timeout(BLOCKING_GRACE);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
+
+/// How long the blocking threads get after the work is done (see `main`).
+const BLOCKING_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl From<ProbeArg> for Probe {
     fn from(arg: ProbeArg) -> Probe {
