@@ -317,3 +317,15 @@ fn the_probe_ports_bounds_are_validated_naming_the_key() {
     let config = load("[server]\nmax_header_bytes = 16384").unwrap();
     assert_eq!(config.server.max_header_bytes, 16384);
 }
+
+#[test]
+fn a_log_level_that_is_no_level_is_an_error_naming_the_key() {
+    // tracing would take these for target names and write no line at all.
+    check_error("[log]\nlevel = \"warning\"", "log.level");
+    check_error("[log]\nlevel = \"verbose\"", "log.level");
+    check_error("[log]\nlevel = \"warn,wp_sentinel=loud\"", "log.level");
+    for good in ["warn", "DEBUG", "info,wp_sentinel=debug", "off"] {
+        let config = load(&format!("[log]\nlevel = \"{good}\"")).unwrap();
+        assert_eq!(config.log.level, good);
+    }
+}

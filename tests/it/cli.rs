@@ -239,3 +239,38 @@ fn sigterm_drains_and_exits_0_and_logs_hold_no_secret() {
         "the password leaked into the logs:\n{logs}"
     );
 }
+
+#[test]
+fn non_utf8_database_variables_are_an_error_naming_them() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"pa\xffss");
+    for name in ["WORDPRESS_DB_PASSWORD", "WORDPRESS_DB_HOST"] {
+        let output = binary()
+            .args(["config"])
+            .env(name, bad)
+            .output()
+            .expect("run the binary");
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("{name}: not valid UTF-8")),
+            "{stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&output.stdout).contains("pa"),
+            "nothing printed"
+        );
+    }
+}
+
+#[test]
+fn a_log_level_that_is_no_level_stops_start_up() {
+    let output = binary()
+        .args(["serve", "--listen", "127.0.0.1:1"])
+        .env("WP_SENTINEL_LOG__LEVEL", "warning")
+        .output()
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("log.level"), "{stderr}");
+}

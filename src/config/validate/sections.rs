@@ -109,9 +109,7 @@ impl Validator {
                 LogFormat::Json,
                 &[("json", LogFormat::Json), ("text", LogFormat::Text)],
             ),
-            level: self
-                .string("log.level")
-                .unwrap_or_else(|| "info".to_string()),
+            level: self.log_level(),
         };
         Some(Config {
             listen: listen?,
@@ -123,6 +121,32 @@ impl Validator {
             shutdown,
             log,
         })
+    }
+
+    /// `info`, or directives such as `warn,wp_sentinel=debug`. A word that is not a
+    /// level (`warning`, `verbose`) would be taken by tracing as a target name and
+    /// silence every log line, errors included: it is an error here.
+    fn log_level(&mut self) -> String {
+        let Some(level) = self.string("log.level") else {
+            return "info".to_string();
+        };
+        const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+        let is_level = |word: &str| LEVELS.contains(&word.trim().to_ascii_lowercase().as_str());
+        let valid = !level.trim().is_empty()
+            && level
+                .split(',')
+                .all(|directive| match directive.split_once('=') {
+                    Some((target, word)) => !target.trim().is_empty() && is_level(word),
+                    None => is_level(directive),
+                });
+        if !valid {
+            self.bad(
+                "log.level",
+                "off, error, warn, info, debug or trace (or target=level directives)",
+                &figment::value::Value::from(level.clone()),
+            );
+        }
+        level
     }
 
     fn wordpress(&mut self) -> Option<WordPressConfig> {
