@@ -329,3 +329,25 @@ fn a_log_level_that_is_no_level_is_an_error_naming_the_key() {
         assert_eq!(config.log.level, good);
     }
 }
+
+#[test]
+fn wordpress_url_must_be_on_loopback() {
+    for bad in [
+        "http://10.0.0.7/",
+        "http://wordpress.example/",
+        "http://[2001:db8::1]:80/",
+    ] {
+        check_error(&format!("wordpress_url = \"{bad}\""), "wordpress_url");
+    }
+    for good in [
+        "http://127.0.0.1:8080/",
+        "http://127.1.2.3/",
+        "http://localhost/",
+        "http://[::1]:80/",
+    ] {
+        assert!(
+            load(&format!("wordpress_url = \"{good}\"")).is_ok(),
+            "{good}"
+        );
+    }
+}
