@@ -17,8 +17,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::{PinValue, WpConfigConfig};
+use crate::secret::Redactor;
 use crate::verdict::{Class, Observation, Status};
-use crate::wpconfig::drift::{self, Desired, Drift};
+use crate::wpconfig::drift::{self, Desired, Drift, Expectation};
 use crate::wpconfig::reader::{self, Resolved};
 
 /// What reading the file gave.
@@ -160,6 +161,9 @@ pub struct WpConfigCheck {
     reader: Reader,
     /// A read is running on a blocking thread.
     reading: Arc<AtomicBool>,
+    /// The desired values of secret keys, masked wherever they appear in a message
+    /// (the password typed into `DB_USER` must not be printed as `DB_USER`'s value).
+    redactor: Redactor,
     desired: Desired,
     env: Environment,
     state: Mutex<Memory>,
@@ -197,7 +201,9 @@ impl WpConfigCheck {
             };
             desired = desired.with_literal(name, value);
         }
+        let redactor = secret_values(&desired, &*env);
         WpConfigCheck {
+            redactor,
             path: config.path.clone(),
             max_bytes: config.max_bytes,
             timeout: config.schedule.timeout,
@@ -352,7 +358,12 @@ impl WpConfigCheck {
     }
 
     fn fail(&self, class: Class, message: String, started: Instant) -> Observation {
-        Observation::fail(class, message, started)
+        Observation::fail(class, self.redactor.redact(&message), started)
+    }
+
+    /// Masks the known secret values (for the CLI's report).
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// Counts each key once when it starts drifting; keeps the gauge of drifting keys.
@@ -365,6 +376,29 @@ impl WpConfigCheck {
         metrics::gauge!(crate::metrics::DRIFT_KEYS).set(now.len() as f64);
         memory.drifting = now;
     }
+}
+
+/// The values of the secret pins: what the environment gives their variables, and
+/// the literal values pinned (by the golden copy or `wpconfig.pins`).
+fn secret_values(desired: &Desired, env: &dyn Fn(&str) -> Option<String>) -> Redactor {
+    let mut redactor = Redactor::new();
+    for pin in desired.pins().iter().filter(|pin| pin.key.is_secret()) {
+        match &pin.expectation {
+            Expectation::Env { var, .. } => {
+                if let Some(value) = env(var) {
+                    redactor = redactor.with(&value);
+                }
+            }
+            Expectation::Literal(Resolved::Str(value)) => redactor = redactor.with(value),
+            Expectation::Golden(value) => {
+                if let Some(Resolved::Str(value)) = value.resolve(env) {
+                    redactor = redactor.with(&value);
+                }
+            }
+            Expectation::Literal(_) => {}
+        }
+    }
+    redactor
 }
 
 /// Builds the check from configuration, reading the golden copy when there is one.
