@@ -89,7 +89,7 @@ impl Validator {
             ),
         };
         let server = ServerConfig {
-            max_connections: self.number("server.max_connections", 2048, 1, 65_536) as usize,
+            max_connections: self.number("server.max_connections", 1024, 1, 65_536) as usize,
             header_read_timeout: self.duration(
                 "server.header_read_timeout",
                 secs(2),
