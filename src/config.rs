@@ -162,6 +162,10 @@ pub struct WpConfigConfig {
     /// Extra defines to pin, by name (upper case).
     pub pins: BTreeMap<String, PinValue>,
     pub max_bytes: u64,
+    /// The uid and gid WordPress reads the file as (the manifests' `runAsUser` and
+    /// `runAsGroup`): a file they cannot read is a verdict even when the sidecar can.
+    pub reader_uid: u32,
+    pub reader_gid: u32,
     pub schedule: Schedule,
 }
 
@@ -267,6 +271,8 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "max_bytes",
             "interval",
             "timeout",
+            "reader_uid",
+            "reader_gid",
         ],
     ),
     (

@@ -157,6 +157,8 @@ pub type Reader = Arc<dyn Fn(&Path, u64) -> (FileRead, Option<Owner>) + Send + S
 pub struct WpConfigCheck {
     path: PathBuf,
     max_bytes: u64,
+    /// WordPress's uid and gid (see `WpConfigConfig`).
+    reader_ids: (u32, u32),
     timeout: Duration,
     reader: Reader,
     /// A read is running on a blocking thread.
@@ -207,6 +209,7 @@ impl WpConfigCheck {
             path: config.path.clone(),
             max_bytes: config.max_bytes,
             timeout: config.schedule.timeout,
+            reader_ids: (config.reader_uid, config.reader_gid),
             reader: Arc::new(read_bounded_with_owner),
             reading: Arc::new(AtomicBool::new(false)),
             desired,
@@ -319,6 +322,19 @@ impl WpConfigCheck {
                 return self.fail(class, other.describe(&self.path), started);
             }
         };
+        if let Some((mode, uid, gid)) = owner {
+            let (reader_uid, reader_gid) = self.reader_ids;
+            if !readable_by(mode, uid, gid, reader_uid, reader_gid) {
+                return self.fail(
+                    Class::FileProblem,
+                    format!(
+                        "{} (mode {mode:04o}, owner {uid}:{gid}) cannot be read by WordPress (uid {reader_uid}, gid {reader_gid}; wpconfig.reader_uid/reader_gid)",
+                        self.path.display()
+                    ),
+                    started,
+                );
+            }
+        }
         let parsed = reader::parse(&bytes);
         let drifts = drift::compare(&parsed, &self.desired, &*self.env);
         if !drifts.is_empty() {
@@ -378,6 +394,22 @@ impl WpConfigCheck {
     }
 }
 
+/// Whether a file of this mode and owner is readable by `reader_uid`/`reader_gid`
+/// by the permission bits (ACLs and supplementary groups other than the gid are not
+/// considered; root reads everything).
+pub fn readable_by(mode: u32, uid: u32, gid: u32, reader_uid: u32, reader_gid: u32) -> bool {
+    if reader_uid == 0 {
+        return true;
+    }
+    if uid == reader_uid {
+        return mode & 0o400 != 0;
+    }
+    if gid == reader_gid {
+        return mode & 0o040 != 0;
+    }
+    mode & 0o004 != 0
+}
+
 /// The values of the secret pins: what the environment gives their variables, and
 /// the literal values pinned (by the golden copy or `wpconfig.pins`).
 fn secret_values(desired: &Desired, env: &dyn Fn(&str) -> Option<String>) -> Redactor {
@@ -413,4 +445,23 @@ pub fn from_config(config: &WpConfigConfig) -> Result<WpConfigCheck, String> {
     let environment = config.environment.clone();
     let env: Environment = Arc::new(move |name: &str| environment.get(name));
     Ok(WpConfigCheck::new(config, golden.as_deref(), env))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_by;
+
+    #[test]
+    fn readability_follows_the_permission_bits_for_the_reader() {
+        assert!(readable_by(0o640, 33, 33, 33, 33));
+        assert!(readable_by(0o040, 0, 33, 33, 33), "by group");
+        assert!(!readable_by(0o600, 0, 0, 33, 33));
+        assert!(!readable_by(0o000, 33, 33, 33, 33));
+        assert!(readable_by(0o004, 0, 0, 33, 33), "by others");
+        assert!(
+            !readable_by(0o044, 33, 0, 33, 33),
+            "the owner's bits decide"
+        );
+        assert!(readable_by(0o000, 5, 5, 0, 0), "root reads everything");
+    }
 }

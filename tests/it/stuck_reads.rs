@@ -220,3 +220,36 @@ async fn a_dangling_symlink_after_a_good_copy_is_drift() {
         observation.message
     );
 }
+
+/// The sidecar may run as root and read anything: what counts is whether WordPress
+/// (uid and gid 33 in the manifests) can read the file.
+#[tokio::test]
+async fn a_file_wordpress_cannot_read_is_a_verdict_even_when_the_sidecar_can() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = docroot();
+    let check = check_for(&site.wp_config, "5s");
+    let set = |mode: u32| {
+        std::fs::set_permissions(&site.wp_config, std::fs::Permissions::from_mode(mode))
+            .expect("chmod")
+    };
+    let owner = std::fs::metadata(&site.wp_config)
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .expect("metadata");
+    assert_ne!(owner, 33, "the test's file is not www-data's");
+    set(0o644);
+    assert_eq!(check.run().await.class, Class::Ok);
+    for mode in [0o000, 0o600, 0o640] {
+        set(mode);
+        let observation = check.run().await;
+        assert_eq!(observation.class, Class::FileProblem, "mode {mode:o}");
+        assert!(
+            observation
+                .message
+                .contains("cannot be read by WordPress (uid 33"),
+            "{}",
+            observation.message
+        );
+    }
+    set(0o604);
+    assert_eq!(check.run().await.class, Class::Ok);
+}
