@@ -213,11 +213,12 @@ pub fn wpconfig(config: &Config, path: Option<&std::path::Path>) -> (String, i32
     let drifts = drift::compare(&parsed, check.desired(), &*env);
     if drifts.is_empty() {
         report.push_str("no drift: the file matches the desired settings\n");
-        return (report, EXIT_PASS);
+        return (check.redactor().redact(&report), EXIT_PASS);
     }
     let _ = writeln!(report, "drift in {} key(s):", drifts.len());
     for item in &drifts {
         let _ = writeln!(report, "  {item}");
     }
-    (report, EXIT_FAIL)
+    // A secret's value under another name (the password typed into DB_USER).
+    (check.redactor().redact(&report), EXIT_FAIL)
 }

@@ -175,6 +175,10 @@ pub struct WpConfigConfig {
     /// Extra defines to pin, by name (upper case).
     pub pins: BTreeMap<String, PinValue>,
     pub max_bytes: u64,
+    /// The uid and gid WordPress reads the file as (the manifests' `runAsUser` and
+    /// `runAsGroup`): a file they cannot read is a verdict even when the sidecar can.
+    pub reader_uid: u32,
+    pub reader_gid: u32,
     pub schedule: Schedule,
 }
 
@@ -201,7 +205,11 @@ pub struct HealConfig {
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub max_connections: usize,
+    /// A connection that has not sent a complete request head in this long (since
+    /// it opened, or since its last answer) is closed.
     pub header_read_timeout: Duration,
+    /// The largest request head accepted (hyper's read buffer; its minimum is 8192).
+    pub max_header_bytes: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -291,6 +299,8 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "max_bytes",
             "interval",
             "timeout",
+            "reader_uid",
+            "reader_gid",
         ],
     ),
     (
@@ -305,7 +315,10 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "restore_after_breaker",
         ],
     ),
-    ("server", &["max_connections", "header_read_timeout"]),
+    (
+        "server",
+        &["max_connections", "header_read_timeout", "max_header_bytes"],
+    ),
     ("shutdown", &["drain", "deadline"]),
     ("log", &["format", "level"]),
 ];

@@ -39,15 +39,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 use crate::board::{Board, CheckSettings};
-use crate::config::{Config, Schedule, ServerConfig};
+use crate::config::{Config, Schedule};
 use crate::engine::Engine;
+use crate::server::admission::Admission;
 use crate::server::AppState;
 use crate::verdict::Thresholds;
 
@@ -55,6 +52,8 @@ use crate::verdict::Thresholds;
 pub struct Running {
     pub board: Arc<Board>,
     pub local_addr: SocketAddr,
+    /// The probe port's connection books (open, evicted, refused).
+    pub admission: Arc<Admission>,
 }
 
 fn check_settings(enabled: bool, schedule: &Schedule) -> CheckSettings {
@@ -163,14 +162,17 @@ pub async fn run_with(
     });
     let local_addr = listener.local_addr()?;
     tracing::info!(listen = %local_addr, "wp-sentinel serving probes");
+    let admission = Admission::new(config.server.max_connections);
     on_start(Running {
         board: board.clone(),
         local_addr,
+        admission: admission.clone(),
     });
-    let server = tokio::spawn(serve(
+    let server = tokio::spawn(server::accept::serve(
         listener,
         state,
         config.server.clone(),
+        admission,
         config.shutdown.deadline,
         accept_stopped,
     ));
@@ -189,60 +191,4 @@ pub async fn run_with(
     }
     tracing::info!("wp-sentinel stopped");
     Ok(())
-}
-
-/// Accepts connections until told to stop, then lets open ones finish under the
-/// deadline. Over `max_connections`, new connections are closed at once so the
-/// backlog never fills and probes keep getting through.
-async fn serve(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    settings: ServerConfig,
-    deadline: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let slots = Arc::new(Semaphore::new(settings.max_connections));
-    let graceful = GracefulShutdown::new();
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_read_timeout)
-        .keep_alive(true);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stop.changed() => break,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(error) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let service = service_fn(move |request| server::handle(state.clone(), request));
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(permit);
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(deadline, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            ?deadline,
-            "some connections were still open at the shutdown deadline"
-        );
-    }
 }

@@ -110,8 +110,14 @@ fn main() -> ExitCode {
             },
         },
     };
+    // Dropping the runtime would wait for every blocking thread, and one stuck in a
+    // read of a hung volume never returns: give them a moment, then exit anyway.
+    runtime.shutdown_timeout(BLOCKING_GRACE);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
+
+/// How long the blocking threads get after the work is done (see `main`).
+const BLOCKING_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl From<ProbeArg> for Probe {
     fn from(arg: ProbeArg) -> Probe {
@@ -123,7 +129,26 @@ impl From<ProbeArg> for Probe {
     }
 }
 
+/// Variables whose bytes are not UTF-8 would read as unset (a false drift that fails
+/// `/livez`, or a default in place of a setting): each is an error naming it.
+fn non_utf8_variables() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let name = name.to_str()?.to_string();
+            let ours = name.starts_with("WORDPRESS_") || name.starts_with("WP_SENTINEL_");
+            (ours && value.to_str().is_none()).then_some(name)
+        })
+        .collect()
+}
+
 fn load(cli: &Cli) -> Result<Config, i32> {
+    let non_utf8 = non_utf8_variables();
+    if !non_utf8.is_empty() {
+        for name in &non_utf8 {
+            eprintln!("wp-sentinel: configuration error: {name}: not valid UTF-8");
+        }
+        return Err(EXIT_CONFIG);
+    }
     let env = |name: &str| std::env::var(name).ok();
     let path = config::config_path(cli.config.as_deref(), &env);
     let flags = Flags {

@@ -8,6 +8,9 @@
 //! `?exclude=name` skips a check; `application/health+json` (Accept header or
 //! `?format=json`) gives the draft-inadarei health format.
 
+pub mod accept;
+pub mod admission;
+
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -164,9 +164,16 @@ fn builder(config: &MysqlConfig, tls: Option<SslOpts>) -> OptsBuilder {
     }
 }
 
-fn ssl_opts(config: &MysqlConfig) -> Option<SslOpts> {
+/// What each mode trusts. With `tls_ca` set, the verify modes trust that CA alone:
+/// mysql_async otherwise adds its compiled-in Mozilla roots (webpki-roots) beside it,
+/// and `verify-ca`, which skips the host name, would then accept any publicly issued
+/// certificate. Without `tls_ca`, the verify modes trust those compiled-in roots (not
+/// the system's store: the image has none).
+pub(crate) fn ssl_opts(config: &MysqlConfig) -> Option<SslOpts> {
     let with_ca = |opts: SslOpts| match &config.tls_ca {
-        Some(path) => opts.with_root_certs(vec![path.clone().into()]),
+        Some(path) => opts
+            .with_root_certs(vec![path.clone().into()])
+            .with_disable_built_in_roots(true),
         None => opts,
     };
     match config.tls_mode {
@@ -178,6 +185,11 @@ fn ssl_opts(config: &MysqlConfig) -> Option<SslOpts> {
                 .with_danger_skip_domain_validation(true),
         ),
         TlsMode::VerifyCa => {
+            if config.tls_ca.is_none() {
+                tracing::warn!(
+                    "mysql.tls_mode verify-ca without mysql.tls_ca trusts every publicly issued certificate (the compiled-in Mozilla roots, host name not checked): set mysql.tls_ca"
+                );
+            }
             Some(with_ca(SslOpts::default()).with_danger_skip_domain_validation(true))
         }
         TlsMode::VerifyIdentity => Some(with_ca(SslOpts::default())),
@@ -222,4 +234,46 @@ fn is_tls_failure(error: &std::io::Error) -> bool {
     error
         .get_ref()
         .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn mysql_config(mysql: &str) -> MysqlConfig {
+        let lookup = |_: &str| None;
+        Config::from_toml(&format!("[mysql]\n{mysql}"), &lookup)
+            .expect("valid test config")
+            .mysql
+    }
+
+    #[test]
+    fn a_named_ca_is_trusted_alone_and_without_one_the_compiled_in_roots_are() {
+        let ca = tempfile::NamedTempFile::new().expect("a CA file");
+        let ca = ca.path().display().to_string();
+        for mode in ["verify-ca", "verify-identity"] {
+            let named = ssl_opts(&mysql_config(&format!(
+                "tls_mode = \"{mode}\"\ntls_ca = \"{ca}\""
+            )))
+            .expect("TLS on");
+            assert!(named.disable_built_in_roots(), "{mode} with tls_ca");
+            assert_eq!(named.root_certs().len(), 1, "{mode}: the named CA");
+            assert!(!named.accept_invalid_certs(), "{mode} verifies");
+            let unnamed =
+                ssl_opts(&mysql_config(&format!("tls_mode = \"{mode}\""))).expect("TLS on");
+            assert!(!unnamed.disable_built_in_roots(), "{mode} without tls_ca");
+            assert!(unnamed.root_certs().is_empty());
+        }
+        let verify_ca = ssl_opts(&mysql_config(&format!(
+            "tls_mode = \"verify-ca\"\ntls_ca = \"{ca}\""
+        )))
+        .expect("TLS on");
+        assert!(verify_ca.skip_domain_validation());
+        let identity = ssl_opts(&mysql_config(&format!(
+            "tls_mode = \"verify-identity\"\ntls_ca = \"{ca}\""
+        )))
+        .expect("TLS on");
+        assert!(!identity.skip_domain_validation());
+    }
 }

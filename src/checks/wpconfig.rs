@@ -10,13 +10,16 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::config::{PinValue, WpConfigConfig};
+use crate::secret::Redactor;
 use crate::verdict::{Class, Observation, Status};
-use crate::wpconfig::drift::{self, Desired, Drift};
+use crate::wpconfig::drift::{self, Desired, Drift, Expectation};
 use crate::wpconfig::reader::{self, Resolved};
 
 /// What reading the file gave.
@@ -24,6 +27,8 @@ use crate::wpconfig::reader::{self, Resolved};
 pub enum FileRead {
     Bytes(Vec<u8>),
     Missing,
+    /// A symlink whose target does not exist: missing, for WordPress.
+    DanglingSymlink,
     Empty,
     Directory,
     NotAFile,
@@ -40,6 +45,9 @@ impl FileRead {
         match self {
             FileRead::Bytes(bytes) => format!("{path}: {} bytes", bytes.len()),
             FileRead::Missing => format!("{path} is missing"),
+            FileRead::DanglingSymlink => {
+                format!("{path} is missing (a symlink to a file that does not exist)")
+            }
             FileRead::Empty => format!("{path} is empty"),
             FileRead::Directory => format!("{path} is a directory, not a file"),
             FileRead::NotAFile => format!("{path} is not a regular file"),
@@ -51,54 +59,73 @@ impl FileRead {
     }
 }
 
+/// The owner and mode of the file that was read (from the opened descriptor).
+pub type Owner = (u32, u32, u32);
+
 /// Reads at most `max_bytes`; everything that is not a readable PHP text file gets
 /// its own answer. Blocking: call it from `spawn_blocking`.
 pub fn read_bounded(path: &Path, max_bytes: u64) -> FileRead {
-    let metadata = match std::fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) => return classify_io_error(path, &error),
+    read_bounded_with_owner(path, max_bytes).0
+}
+
+/// `read_bounded`, and the owner and mode `fstat` gave for the very file read.
+///
+/// The file is opened without blocking (`O_NONBLOCK`: opening a FIFO waits for a
+/// writer otherwise, for good if none comes) and without becoming a controlling
+/// terminal, and its type is checked on the opened descriptor: a check on the path
+/// before opening races with whoever swaps a FIFO or a device into its place.
+pub fn read_bounded_with_owner(path: &Path, max_bytes: u64) -> (FileRead, Option<Owner>) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(error) => return (classify_io_error(path, &error), None),
     };
+    let metadata = match file.metadata() {
+        Ok(metadata) => metadata,
+        Err(error) => return (classify_io_error(path, &error), None),
+    };
+    let owner = Some((metadata.mode() & 0o7777, metadata.uid(), metadata.gid()));
     if metadata.is_dir() {
-        return FileRead::Directory;
+        return (FileRead::Directory, owner);
     }
     if !metadata.is_file() {
-        // A FIFO or a device would block or never end: do not open it.
-        return FileRead::NotAFile;
+        // A FIFO or a device would block or never end: never read it.
+        return (FileRead::NotAFile, owner);
     }
     if metadata.len() > max_bytes {
-        return FileRead::TooLarge(metadata.len());
+        return (FileRead::TooLarge(metadata.len()), owner);
     }
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(error) => return classify_io_error(path, &error),
-    };
     let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    // The file may grow between stat and read: read one byte past the limit to tell.
+    // The file may grow between fstat and read: read one byte past the limit to tell.
     if let Err(error) = file.take(max_bytes + 1).read_to_end(&mut bytes) {
-        return FileRead::Unreadable(error.to_string());
+        return (FileRead::Unreadable(error.to_string()), owner);
     }
     if bytes.len() as u64 > max_bytes {
-        return FileRead::TooLarge(bytes.len() as u64);
+        return (FileRead::TooLarge(bytes.len() as u64), owner);
     }
     if bytes.is_empty() || bytes.iter().all(u8::is_ascii_whitespace) {
-        return FileRead::Empty;
+        return (FileRead::Empty, owner);
     }
     if bytes.contains(&0) {
-        return FileRead::Binary;
+        return (FileRead::Binary, owner);
     }
-    FileRead::Bytes(bytes)
+    (FileRead::Bytes(bytes), owner)
 }
 
 fn classify_io_error(path: &Path, error: &std::io::Error) -> FileRead {
-    // ELOOP: too many levels of symbolic links.
-    if error.raw_os_error() == Some(40) {
+    if error.raw_os_error() == Some(libc::ELOOP) {
         return FileRead::SymlinkLoop;
     }
     match error.kind() {
         std::io::ErrorKind::NotFound => {
-            // A dangling symlink is "missing" too, but say so.
+            // A dangling symlink: WordPress finds no file either, so it is missing
+            // (drift once a good copy was seen), and the verdict says why.
             if path.symlink_metadata().is_ok() {
-                FileRead::Unreadable("dangling symlink".to_string())
+                FileRead::DanglingSymlink
             } else {
                 FileRead::Missing
             }
@@ -123,10 +150,22 @@ pub struct GoodCopy {
 /// Reads the `WORDPRESS_*` variables (and their `_FILE` secrets) for the comparison.
 pub type Environment = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+/// How the check reads the file: `read_bounded_with_owner`, unless a test says so.
+pub type Reader = Arc<dyn Fn(&Path, u64) -> (FileRead, Option<Owner>) + Send + Sync>;
+
 /// The check.
 pub struct WpConfigCheck {
     path: PathBuf,
     max_bytes: u64,
+    /// WordPress's uid and gid (see `WpConfigConfig`).
+    reader_ids: (u32, u32),
+    timeout: Duration,
+    reader: Reader,
+    /// A read is running on a blocking thread.
+    reading: Arc<AtomicBool>,
+    /// The desired values of secret keys, masked wherever they appear in a message
+    /// (the password typed into `DB_USER` must not be printed as `DB_USER`'s value).
+    redactor: Redactor,
     desired: Desired,
     env: Environment,
     state: Mutex<Memory>,
@@ -164,9 +203,15 @@ impl WpConfigCheck {
             };
             desired = desired.with_literal(name, value);
         }
+        let redactor = secret_values(&desired, &*env);
         WpConfigCheck {
+            redactor,
             path: config.path.clone(),
             max_bytes: config.max_bytes,
+            timeout: config.schedule.timeout,
+            reader_ids: (config.reader_uid, config.reader_gid),
+            reader: Arc::new(read_bounded_with_owner),
+            reading: Arc::new(AtomicBool::new(false)),
             desired,
             env,
             state: Mutex::new(memory),
@@ -227,25 +272,55 @@ impl WpConfigCheck {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// One run: the read (on a blocking thread) under `wpconfig.timeout`, whose
+    /// expiry is a verdict. A read still stuck from an earlier run (a hung network
+    /// volume) is not joined by another: the run fails at once, so stuck threads
+    /// never pile up.
     pub async fn run(&self) -> Observation {
         let started = Instant::now();
-        let path = self.path.clone();
-        let max_bytes = self.max_bytes;
-        let read = tokio::task::spawn_blocking(move || {
-            let read = read_bounded(&path, max_bytes);
-            let owner = std::fs::metadata(&path)
-                .ok()
-                .map(|m| (m.mode() & 0o7777, m.uid(), m.gid()));
-            (read, owner)
-        })
-        .await
-        .unwrap_or_else(|error| {
-            (
-                FileRead::Unreadable(format!("reader task failed: {error}")),
-                None,
-            )
+        if self.reading.swap(true, Ordering::AcqRel) {
+            return Observation::fail(
+                Class::Timeout,
+                format!(
+                    "an earlier read of {} is still stuck (a hung volume?)",
+                    self.path.display()
+                ),
+                started,
+            );
+        }
+        let (path, max_bytes, reader) = (self.path.clone(), self.max_bytes, self.reader.clone());
+        let reading = self.reading.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let read = reader(&path, max_bytes);
+            reading.store(false, Ordering::Release);
+            read
         });
-        self.evaluate(read.0, read.1, started)
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok((read, owner))) => self.evaluate(read, owner, started),
+            Ok(Err(error)) => {
+                self.reading.store(false, Ordering::Release);
+                self.fail(
+                    Class::Internal,
+                    format!("reader task failed: {error}"),
+                    started,
+                )
+            }
+            Err(_) => Observation::fail(
+                Class::Timeout,
+                format!(
+                    "reading {} did not finish within {:?} (a hung volume?)",
+                    self.path.display(),
+                    self.timeout
+                ),
+                started,
+            ),
+        }
+    }
+
+    /// Replaces the file reader (a seam for tests: a read that blocks).
+    pub fn with_reader(mut self, reader: Reader) -> Self {
+        self.reader = reader;
+        self
     }
 
     /// Turns what was read into an observation. Pure but for the memory it keeps.
@@ -272,6 +347,19 @@ impl WpConfigCheck {
                 return self.fail(class, other.describe(&self.path), started);
             }
         };
+        if let Some((mode, uid, gid)) = owner {
+            let (reader_uid, reader_gid) = self.reader_ids;
+            if !readable_by(mode, uid, gid, reader_uid, reader_gid) {
+                return self.fail(
+                    Class::FileProblem,
+                    format!(
+                        "{} (mode {mode:04o}, owner {uid}:{gid}) cannot be read by WordPress (uid {reader_uid}, gid {reader_gid}; wpconfig.reader_uid/reader_gid)",
+                        self.path.display()
+                    ),
+                    started,
+                );
+            }
+        }
         let parsed = reader::parse(&bytes);
         let drifts = drift::compare(&parsed, &self.desired, &*self.env);
         if !drifts.is_empty() {
@@ -311,7 +399,12 @@ impl WpConfigCheck {
     }
 
     fn fail(&self, class: Class, message: String, started: Instant) -> Observation {
-        Observation::fail(class, message, started)
+        Observation::fail(class, self.redactor.redact(&message), started)
+    }
+
+    /// Masks the known secret values (for the CLI's report).
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// Counts each key once when it starts drifting; keeps the gauge of drifting keys.
@@ -326,6 +419,45 @@ impl WpConfigCheck {
     }
 }
 
+/// Whether a file of this mode and owner is readable by `reader_uid`/`reader_gid`
+/// by the permission bits (ACLs and supplementary groups other than the gid are not
+/// considered; root reads everything).
+pub fn readable_by(mode: u32, uid: u32, gid: u32, reader_uid: u32, reader_gid: u32) -> bool {
+    if reader_uid == 0 {
+        return true;
+    }
+    if uid == reader_uid {
+        return mode & 0o400 != 0;
+    }
+    if gid == reader_gid {
+        return mode & 0o040 != 0;
+    }
+    mode & 0o004 != 0
+}
+
+/// The values of the secret pins: what the environment gives their variables, and
+/// the literal values pinned (by the golden copy or `wpconfig.pins`).
+fn secret_values(desired: &Desired, env: &dyn Fn(&str) -> Option<String>) -> Redactor {
+    let mut redactor = Redactor::new();
+    for pin in desired.pins().iter().filter(|pin| pin.key.is_secret()) {
+        match &pin.expectation {
+            Expectation::Env { var, .. } => {
+                if let Some(value) = env(var) {
+                    redactor = redactor.with(&value);
+                }
+            }
+            Expectation::Literal(Resolved::Str(value)) => redactor = redactor.with(value),
+            Expectation::Golden(value) => {
+                if let Some(Resolved::Str(value)) = value.resolve(env) {
+                    redactor = redactor.with(&value);
+                }
+            }
+            Expectation::Literal(_) => {}
+        }
+    }
+    redactor
+}
+
 /// Builds the check from configuration, reading the golden copy when there is one.
 pub fn from_config(config: &WpConfigConfig) -> Result<WpConfigCheck, String> {
     let golden = match &config.golden {
@@ -338,4 +470,23 @@ pub fn from_config(config: &WpConfigConfig) -> Result<WpConfigCheck, String> {
     let environment = config.environment.clone();
     let env: Environment = Arc::new(move |name: &str| environment.get(name));
     Ok(WpConfigCheck::new(config, golden.as_deref(), env))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_by;
+
+    #[test]
+    fn readability_follows_the_permission_bits_for_the_reader() {
+        assert!(readable_by(0o640, 33, 33, 33, 33));
+        assert!(readable_by(0o040, 0, 33, 33, 33), "by group");
+        assert!(!readable_by(0o600, 0, 0, 33, 33));
+        assert!(!readable_by(0o000, 33, 33, 33, 33));
+        assert!(readable_by(0o004, 0, 0, 33, 33), "by others");
+        assert!(
+            !readable_by(0o044, 33, 0, 33, 33),
+            "the owner's bits decide"
+        );
+        assert!(readable_by(0o000, 5, 5, 0, 0), "root reads everything");
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Config, Schedule};
+use super::{Config, PinValue, Schedule};
 
 /// The configuration as people read it, secrets masked (for `wp-sentinel config`).
 pub fn describe_config(config: &Config) -> String {
@@ -33,7 +33,13 @@ pub fn describe_config(config: &Config) -> String {
         .wpconfig
         .pins
         .iter()
-        .map(|(name, value)| format!("{name} = {value:?}"))
+        .map(
+            |(name, value)| match crate::wpconfig::reader::is_secret(name) {
+                // A pin whose name looks secret (`MY_API_SECRET`, `WP_REDIS_AUTH`).
+                true => format!("{name} = ***"),
+                false => format!("{name} = {value:?}"),
+            },
+        )
         .collect();
     let lines = [
         format!("listen = {}", config.listen),
@@ -51,9 +57,17 @@ pub fn describe_config(config: &Config) -> String {
         format!("[wpconfig] enabled = {}, golden = {:?}, max_bytes = {}, interval = {:?}", config.wpconfig.enabled, config.wpconfig.golden, config.wpconfig.max_bytes, config.wpconfig.schedule.interval),
         format!("[wpconfig] pins = {{{}}}", pins.into_iter().collect::<Vec<_>>().join(", ")),
         format!("[heal] policy = {}, max_restarts = {}, liveness_failure_threshold = {}, forensics_dir = {:?}", config.heal.policy.as_str(), config.heal.max_restarts, config.heal.liveness_failure_threshold, config.heal.forensics_dir),
-        format!("[server] max_connections = {}, header_read_timeout = {:?}", config.server.max_connections, config.server.header_read_timeout),
+        format!("[server] max_connections = {}, header_read_timeout = {:?}, max_header_bytes = {}", config.server.max_connections, config.server.header_read_timeout, config.server.max_header_bytes),
         format!("[shutdown] drain = {:?}, deadline = {:?}", config.shutdown.drain, config.shutdown.deadline),
         format!("[log] format = {:?}, level = {:?}", config.log.format, config.log.level),
     ];
-    lines.join("\n")
+    // The password (or a secret pin's value) under another key, e.g. typed into
+    // WORDPRESS_DB_USER, is masked by value.
+    let mut redactor = crate::secret::Redactor::new().with(config.mysql.settings.password.expose());
+    for (name, value) in &config.wpconfig.pins {
+        if let (true, PinValue::Text(text)) = (crate::wpconfig::reader::is_secret(name), value) {
+            redactor = redactor.with(text);
+        }
+    }
+    redactor.redact(&lines.join("\n"))
 }

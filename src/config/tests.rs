@@ -350,3 +350,56 @@ fn the_description_masks_the_password() {
     assert!(text.contains("password = ***"));
     assert!(!format!("{config:?}").contains("pa55-w0rd"));
 }
+
+#[test]
+fn the_probe_ports_bounds_are_validated_naming_the_key() {
+    let config = load("").unwrap();
+    assert_eq!(config.server.max_header_bytes, 8192);
+    assert_eq!(config.server.header_read_timeout, Duration::from_secs(2));
+    // Below hyper's minimum read buffer (8192), which would panic at start.
+    check_error(
+        "[server]\nmax_header_bytes = 4096",
+        "server.max_header_bytes",
+    );
+    check_error(
+        "[server]\nmax_header_bytes = \"big\"",
+        "server.max_header_bytes",
+    );
+    check_error("[server]\nmax_connections = 0", "server.max_connections");
+    let config = load("[server]\nmax_header_bytes = 16384").unwrap();
+    assert_eq!(config.server.max_header_bytes, 16384);
+}
+
+#[test]
+fn a_log_level_that_is_no_level_is_an_error_naming_the_key() {
+    // tracing would take these for target names and write no line at all.
+    check_error("[log]\nlevel = \"warning\"", "log.level");
+    check_error("[log]\nlevel = \"verbose\"", "log.level");
+    check_error("[log]\nlevel = \"warn,wp_sentinel=loud\"", "log.level");
+    for good in ["warn", "DEBUG", "info,wp_sentinel=debug", "off"] {
+        let config = load(&format!("[log]\nlevel = \"{good}\"")).unwrap();
+        assert_eq!(config.log.level, good);
+    }
+}
+
+#[test]
+fn wordpress_url_must_be_on_loopback() {
+    for bad in [
+        "http://10.0.0.7/",
+        "http://wordpress.example/",
+        "http://[2001:db8::1]:80/",
+    ] {
+        check_error(&format!("wordpress_url = \"{bad}\""), "wordpress_url");
+    }
+    for good in [
+        "http://127.0.0.1:8080/",
+        "http://127.1.2.3/",
+        "http://localhost/",
+        "http://[::1]:80/",
+    ] {
+        assert!(
+            load(&format!("wordpress_url = \"{good}\"")).is_ok(),
+            "{good}"
+        );
+    }
+}

@@ -108,9 +108,28 @@ fn forensic_path(path: &Path, forensics_dir: Option<&Path>, what: &str) -> PathB
 
 /// Copies `from` to `to` with mode 0600 (it holds secrets), fsynced.
 fn keep_copy(from: &Path, to: &Path) -> Result<(), String> {
-    let bytes = fs::read(from)
+    let bytes = read_regular(from, KEEP_LIMIT)
         .map_err(|error| format!("cannot read {} to keep it: {error}", from.display()))?;
     write_new(to, &bytes, 0o600, None)
+}
+
+/// The most of a drifted file kept for forensics.
+const KEEP_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Reads a regular file without blocking on a FIFO (opened `O_NONBLOCK`, type checked
+/// on the descriptor), at most `limit` bytes.
+fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Creates `path` (which must not exist), writes, sets owner and mode, fsyncs.

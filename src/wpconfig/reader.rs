@@ -192,9 +192,12 @@ pub struct Issue {
 
 /// Whether a constant's value must never be shown: the database password, the
 /// authentication keys and salts, and any name containing PASS, PWD, SECRET, KEY,
-/// SALT, TOKEN, CREDENTIAL or PRIVATE (case-insensitive). Errs on the side of masking.
+/// SALT, TOKEN, CREDENTIAL, PRIVATE, AUTH (`WP_REDIS_AUTH`) or LICEN (`WPMDB_LICENCE`,
+/// `*_LICENSE_KEY`), case-insensitive. Errs on the side of masking.
 pub fn is_secret(name: &str) -> bool {
-    const MARKERS: [&[u8]; 8] = [
+    const MARKERS: [&[u8]; 10] = [
+        b"AUTH",
+        b"LICEN",
         b"PASS",
         b"PWD",
         b"SECRET",

@@ -239,3 +239,103 @@ fn sigterm_drains_and_exits_0_and_logs_hold_no_secret() {
         "the password leaked into the logs:\n{logs}"
     );
 }
+
+#[test]
+fn non_utf8_database_variables_are_an_error_naming_them() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"pa\xffss");
+    for name in ["WORDPRESS_DB_PASSWORD", "WORDPRESS_DB_HOST"] {
+        let output = binary()
+            .args(["config"])
+            .env(name, bad)
+            .output()
+            .expect("run the binary");
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("{name}: not valid UTF-8")),
+            "{stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&output.stdout).contains("pa"),
+            "nothing printed"
+        );
+    }
+}
+
+#[test]
+fn a_log_level_that_is_no_level_stops_start_up() {
+    let output = binary()
+        .args(["serve", "--listen", "127.0.0.1:1"])
+        .env("WP_SENTINEL_LOG__LEVEL", "warning")
+        .output()
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("log.level"), "{stderr}");
+}
+
+/// Canaries for secrets by value: pins whose names look secret, and the password
+/// under another name, in `wp-sentinel config` and `wp-sentinel wpconfig`.
+#[test]
+fn secrets_are_masked_by_value_and_by_look_in_the_cli() {
+    let canary = "Canary-Value-9f3e";
+    let output = binary()
+        .arg("config")
+        .env("WORDPRESS_DB_PASSWORD", canary)
+        .env("WORDPRESS_DB_USER", canary)
+        .env(
+            "WP_SENTINEL_WPCONFIG__PINS__MY_API_SECRET",
+            "canary-pin-secret",
+        )
+        .env(
+            "WP_SENTINEL_WPCONFIG__PINS__WP_REDIS_AUTH",
+            "canary-redis-auth",
+        )
+        .env(
+            "WP_SENTINEL_WPCONFIG__PINS__WPMDB_LICENCE",
+            "canary-licence",
+        )
+        .env("WP_SENTINEL_WPCONFIG__PINS__WP_DEBUG", "false")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    for leaked in [
+        canary,
+        "canary-pin-secret",
+        "canary-redis-auth",
+        "canary-licence",
+    ] {
+        assert!(!stdout.contains(leaked), "{leaked} printed: {stdout}");
+    }
+    assert!(stdout.contains("MY_API_SECRET = ***"), "{stdout}");
+    assert!(stdout.contains("WP_DEBUG"), "{stdout}");
+
+    let official = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wpconfig/docker.php"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let drifted = dir.path().join("wp-config.php");
+    let text = std::fs::read_to_string(official).expect("fixture");
+    std::fs::write(
+        &drifted,
+        text.replace(
+            "getenv_docker('WORDPRESS_DB_HOST', 'mysql')",
+            &format!("'{canary}'"),
+        ),
+    )
+    .expect("write");
+    let output = binary()
+        .arg("wpconfig")
+        .arg(&drifted)
+        .env("WORDPRESS_DB_HOST", "db:3306")
+        .env("WORDPRESS_DB_PASSWORD", canary)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("DB_HOST"), "{stdout}");
+    assert!(!stdout.contains(canary), "{stdout}");
+}

@@ -564,3 +564,28 @@ async fn with_restore_allowed_the_breaker_restores_instead() {
     assert!(site.becomes("/readyz", 200).await);
     assert!(site.becomes("/livez", 200).await);
 }
+
+/// The password typed into another key (`DB_USER`, `$table_prefix`) is masked by
+/// value in every body, the JSON and the metrics: its name says nothing.
+#[tokio::test]
+async fn the_password_under_another_key_is_masked_by_value() {
+    let site = Site::start("").await;
+    site.sed(
+        "getenv_docker('WORDPRESS_DB_USER', 'example username')",
+        &format!("'{PASSWORD}'"),
+    );
+    assert!(site.becomes("/livez", 503).await);
+    let mut everything = String::new();
+    for path in [
+        "/livez?verbose",
+        "/readyz?verbose",
+        "/readyz?format=json",
+        "/livez/wpconfig?verbose",
+        "/metrics",
+    ] {
+        everything.push_str(&site.sidecar.get(path).await.body);
+    }
+    assert!(everything.contains("DB_USER"), "{everything}");
+    assert!(everything.contains("***"), "{everything}");
+    assert!(!everything.contains(PASSWORD), "{everything}");
+}

@@ -4,8 +4,10 @@
 
 mod cli;
 mod drift;
+mod floods;
 mod mysql;
 mod probes;
+mod stuck_reads;
 mod support;
 mod tls;
 mod two_checks;

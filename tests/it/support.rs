@@ -50,6 +50,8 @@ pub fn config(toml: &str, env: &[(&str, &str)]) -> Config {
 pub struct Sidecar {
     pub addr: SocketAddr,
     pub board: Arc<Board>,
+    /// The probe port's connection books.
+    pub admission: Arc<wp_sentinel::server::admission::Admission>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -76,6 +78,7 @@ impl Sidecar {
         Sidecar {
             addr: running.local_addr,
             board: running.board,
+            admission: running.admission,
             stop: Some(stop),
             task,
         }

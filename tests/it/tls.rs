@@ -230,5 +230,20 @@ async fn a_tls_only_user_passes_only_with_tls_and_verification_works() {
         Class::Tls,
         "a foreign CA is a TLS failure: {message}"
     );
+    // The server's certificate comes from a second CA the client does not name: the
+    // verify modes trust the named CA alone (no compiled-in roots beside it; the
+    // unit test in checks/mysql.rs pins that), so both reject it, by IP and by name.
+    for (env, mode) in [
+        (&by_ip, "verify-identity"),
+        (&by_name, "verify-identity"),
+        (&by_name, "verify-ca"),
+    ] {
+        let (class, message) = check(
+            env,
+            &format!("tls_mode = \"{mode}\"\ntls_ca = \"{foreign_ca}\""),
+        )
+        .await;
+        assert_eq!(class, Class::Tls, "{mode} against a second CA: {message}");
+    }
     db.drop_all().await;
 }

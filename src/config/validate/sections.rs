@@ -92,13 +92,15 @@ impl Validator {
             ),
         };
         let server = ServerConfig {
-            max_connections: self.number("server.max_connections", 2048, 1, 65_536) as usize,
+            max_connections: self.number("server.max_connections", 1024, 1, 65_536) as usize,
             header_read_timeout: self.duration(
                 "server.header_read_timeout",
-                secs(5),
+                secs(2),
                 ms(100),
                 secs(300),
             ),
+            // hyper refuses (panics on) a read buffer below 8192 bytes.
+            max_header_bytes: self.number("server.max_header_bytes", 8192, 8192, 1 << 20) as usize,
         };
         let shutdown = ShutdownConfig {
             drain: self.duration("shutdown.drain", secs(5), Duration::ZERO, secs(600)),
@@ -110,9 +112,7 @@ impl Validator {
                 LogFormat::Json,
                 &[("json", LogFormat::Json), ("text", LogFormat::Text)],
             ),
-            level: self
-                .string("log.level")
-                .unwrap_or_else(|| "info".to_string()),
+            level: self.log_level(),
         };
         Some(Config {
             listen: listen?,
@@ -127,13 +127,39 @@ impl Validator {
         })
     }
 
+    /// `info`, or directives such as `warn,wp_sentinel=debug`. A word that is not a
+    /// level (`warning`, `verbose`) would be taken by tracing as a target name and
+    /// silence every log line, errors included: it is an error here.
+    fn log_level(&mut self) -> String {
+        let Some(level) = self.string("log.level") else {
+            return "info".to_string();
+        };
+        const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+        let is_level = |word: &str| LEVELS.contains(&word.trim().to_ascii_lowercase().as_str());
+        let valid = !level.trim().is_empty()
+            && level
+                .split(',')
+                .all(|directive| match directive.split_once('=') {
+                    Some((target, word)) => !target.trim().is_empty() && is_level(word),
+                    None => is_level(directive),
+                });
+        if !valid {
+            self.bad(
+                "log.level",
+                "off, error, warn, info, debug or trace (or target=level directives)",
+                &figment::value::Value::from(level.clone()),
+            );
+        }
+        level
+    }
+
     fn wordpress(&mut self) -> Option<WordPressConfig> {
         let url_text = self
             .string("wordpress_url")
             .unwrap_or_else(|| DEFAULT_WORDPRESS_URL.to_string());
         let path = self.string("wordpress.path");
         let url = match url_text.parse::<hyper::Uri>() {
-            Ok(url) if url.scheme_str() == Some("http") && url.host().is_some() => {
+            Ok(url) if url.scheme_str() == Some("http") && url.host().is_some_and(is_loopback) => {
                 let own_path = url
                     .path_and_query()
                     .map(|p| p.as_str())
@@ -337,6 +363,9 @@ impl Validator {
             golden,
             pins: self.pins(),
             max_bytes: self.number("wpconfig.max_bytes", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            // The manifests run WordPress as www-data (33:33).
+            reader_uid: self.number("wpconfig.reader_uid", 33, 0, u64::from(u32::MAX)) as u32,
+            reader_gid: self.number("wpconfig.reader_gid", 33, 0, u64::from(u32::MAX)) as u32,
             schedule: Schedule {
                 interval,
                 timeout,
@@ -379,4 +408,15 @@ impl Validator {
         }
         pins
     }
+}
+
+/// WordPress is checked in its own pod, over loopback: `localhost`, 127.0.0.0/8 or
+/// `[::1]`. Another host would have the check (and liveness) judge a WordPress that
+/// a restart of this pod's container cannot heal.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }

@@ -7,7 +7,7 @@
 //! scanner and the normalised fingerprint both sit on top of it.
 
 use super::bytes::{count_newlines, find_any, find_pair, is_ident_char, is_ident_start};
-use super::token::{operator, Kind, Token};
+use super::token::{offset, operator, Kind, Token};
 use super::Issue;
 
 mod strings;
@@ -90,8 +90,8 @@ impl<'a> Lexer<'a> {
         self.advance_to(end);
         Token {
             kind,
-            start,
-            end: self.pos,
+            start: offset(start),
+            end: offset(self.pos),
             line,
         }
     }
@@ -102,8 +102,8 @@ impl<'a> Lexer<'a> {
         self.pos = end.min(self.bytes.len()).max(start);
         Token {
             kind,
-            start,
-            end: self.pos,
+            start: offset(start),
+            end: offset(self.pos),
             line: self.line,
         }
     }

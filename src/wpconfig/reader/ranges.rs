@@ -91,7 +91,7 @@ pub(super) fn split_args(lx: &Tokens<'_>, start: usize, end: usize) -> Args {
 /// The tokens `start..end` as text, whitespace between them squeezed to one space.
 pub(super) fn source_text(lx: &Tokens<'_>, start: usize, end: usize) -> String {
     let mut out = String::new();
-    let mut previous_end: Option<usize> = None;
+    let mut previous_end: Option<u32> = None;
     for token in lx.tokens.get(start..end).unwrap_or(&[]) {
         if previous_end.is_some_and(|p| token.start > p) {
             out.push(' ');

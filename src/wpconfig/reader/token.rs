@@ -205,16 +205,25 @@ fn operator_len(rest: &[u8]) -> usize {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Token {
     pub(super) kind: Kind,
-    pub(super) start: usize,
-    pub(super) end: usize,
+    /// Byte offsets as `u32`: 16 bytes a token instead of 32 (inputs are at most
+    /// `wpconfig.max_bytes`, 64 MiB; an offset past 4 GiB saturates and its text is
+    /// empty, never a panic).
+    pub(super) start: u32,
+    pub(super) end: u32,
     pub(super) line: u32,
 }
 
 impl Token {
     /// The token's text in `src`, the source it was lexed from.
     pub(super) fn text(self, src: &str) -> &str {
-        src.get(self.start..self.end).unwrap_or("")
+        src.get(self.start as usize..self.end as usize)
+            .unwrap_or("")
     }
+}
+
+/// A byte offset or index as stored in a token or a partner table.
+pub(super) fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// `name` lower-cased into `buffer`, when it fits: keywords and the few function
@@ -228,3 +237,6 @@ pub(super) fn lowercase<'b>(name: &str, buffer: &'b mut [u8; 16]) -> &'b [u8] {
     }
     slot
 }
+
+// The reader's memory bound (see `tokens.rs`) counts on 16 bytes a token.
+const _: () = assert!(std::mem::size_of::<Token>() == 16);

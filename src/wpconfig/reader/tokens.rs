@@ -6,15 +6,15 @@
 //! expressions, and its accessors must never panic on an index out of range.
 
 use super::lexer::Lexer;
-use super::token::{Kind, Op, Shape, Token};
+use super::token::{offset, Kind, Op, Shape, Token};
 use super::Issue;
 
-const NO_PARTNER: usize = usize::MAX;
+const NO_PARTNER: u32 = u32::MAX;
 
 pub(super) struct Tokens<'a> {
     pub(super) src: &'a str,
     pub(super) tokens: Vec<Token>,
-    partner: Vec<usize>,
+    partner: Vec<u32>,
     /// Lexical problems, then unbalanced brackets.
     pub(super) issues: Vec<Issue>,
     /// Whether a PHP open tag was seen.
@@ -24,8 +24,12 @@ pub(super) struct Tokens<'a> {
 impl<'a> Tokens<'a> {
     pub(super) fn new(src: &'a str) -> Self {
         let mut lexer = Lexer::new(src);
-        // Real files average well over six bytes per token; this avoids regrowing.
-        let capacity = src.len() / 6 + 16;
+        // A token is at least one byte, so this never regrows (regrowing by doubling
+        // would hold the old and the new buffer at once); pages never written are
+        // never resident, so a small file costs only what it uses. Memory per input
+        // byte, at worst (a byte per token): 16 (token) + 4 (partner) + at most 16
+        // (the open-bracket stack, 8 a bracket, grown by doubling).
+        let capacity = src.len() + 1;
         let mut tokens = Vec::with_capacity(capacity);
         let mut brackets = Brackets {
             partner: Vec::with_capacity(capacity),
@@ -87,16 +91,20 @@ impl<'a> Tokens<'a> {
     }
 
     pub(super) fn partner(&self, i: usize) -> Option<usize> {
-        self.partner.get(i).copied().filter(|&p| p != NO_PARTNER)
+        self.partner
+            .get(i)
+            .copied()
+            .filter(|&p| p != NO_PARTNER)
+            .map(|p| p as usize)
     }
 }
 
 /// Pairs brackets as the tokens arrive.
 struct Brackets {
     /// For each token so far, its partner's index, or [`NO_PARTNER`].
-    partner: Vec<usize>,
+    partner: Vec<u32>,
     /// The brackets still open: index and shape.
-    open: Vec<(usize, Shape)>,
+    open: Vec<(u32, Shape)>,
     /// The line of the first closing bracket that matched no opening one.
     unbalanced: Option<u32>,
 }
@@ -104,17 +112,17 @@ struct Brackets {
 impl Brackets {
     /// Takes the next token (index `partner.len()`).
     fn push(&mut self, token: &Token) {
-        let i = self.partner.len();
+        let i = offset(self.partner.len());
         self.partner.push(NO_PARTNER);
         let Kind::Op(op) = token.kind else { return };
         match op.bracket() {
             Some((true, shape)) => self.open.push((i, shape)),
             Some((false, shape)) if self.open.last().is_some_and(|&(_, s)| s == shape) => {
                 if let Some((o, _)) = self.open.pop() {
-                    if let Some(slot) = self.partner.get_mut(o) {
+                    if let Some(slot) = self.partner.get_mut(o as usize) {
                         *slot = i;
                     }
-                    if let Some(slot) = self.partner.get_mut(i) {
+                    if let Some(slot) = self.partner.get_mut(i as usize) {
                         *slot = o;
                     }
                 }
@@ -131,7 +139,7 @@ impl Brackets {
         let Some(&(o, _)) = self.open.first() else {
             return self.unbalanced;
         };
-        let line = tokens.get(o).map_or(0, |t| t.line);
+        let line = tokens.get(o as usize).map_or(0, |t| t.line);
         Some(self.unbalanced.map_or(line, |l| l.min(line)))
     }
 }
