@@ -525,7 +525,7 @@ async fn a_process_that_ignores_sigterm_is_killed_after_the_grace_period() {
         )
     };
     let kill = first(&kubelet, |e| matches!(e, EventKind::Killing { .. }));
-    let (term, sigkill) = (signal_at("SIGTERM"), signal_at("SIGKILL"));
+    let (term, sigkill) = (signal_at("stop signal"), signal_at("SIGKILL"));
     assert!(
         term - kill >= Duration::from_secs_f64(5.0 * SCALE),
         "preStop (5 s) runs before SIGTERM"

@@ -53,7 +53,8 @@ pub use self::timeline::{Cid, EventKind, Outcome, ProbeKind, ProbeResult, Timeli
 /// The signals a kill sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
-    /// The image's stop signal (SIGTERM unless it says otherwise).
+    /// The image's stop signal (SIGTERM unless it says otherwise: Apache's image
+    /// says SIGWINCH); the runtime picks it, the timeline says "stop signal".
     Stop,
     Kill,
 }
@@ -61,7 +62,7 @@ pub enum Signal {
 impl Signal {
     fn as_str(self) -> &'static str {
         match self {
-            Signal::Stop => "SIGTERM",
+            Signal::Stop => "stop signal",
             Signal::Kill => "SIGKILL",
         }
     }
@@ -476,6 +477,7 @@ impl Worker {
         if status.started == (kind == ProbeKind::Startup) {
             return;
         }
+        let sent = shared.timeline.now();
         let run = http::run(url, rules).await;
         let timeline = &shared.timeline;
         let outcome = match run.verdict {
@@ -494,6 +496,7 @@ impl Worker {
         timeline.push(EventKind::Probe {
             probe: kind,
             container: unit.cid(status.id),
+            sent,
             outcome,
             status: run.status,
             detail: format!("{} {}", url.path, run.detail),

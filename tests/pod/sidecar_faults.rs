@@ -43,10 +43,12 @@ async fn sidecar_sigterm_fails_readiness_at_once_and_exits_zero() {
     // WordPress's next readiness probe fails (503 while the sidecar drains, refused
     // once it is gone), and the pod leaves the Service. Whether the failure threshold
     // (2) is reached depends on how fast the sidecar is back: not asserted.
-    let readiness_probe = |e: &EventKind| matches!(e, EventKind::Probe { probe: ProbeKind::Readiness, container, .. } if container.is(WORDPRESS));
+    // A probe sent before the sidecar began to drain may still end after the mark:
+    // only probes sent after it count.
+    let readiness_probe = move |e: &EventKind| matches!(e, EventKind::Probe { probe: ProbeKind::Readiness, container, sent, .. } if container.is(WORDPRESS) && *sent >= draining);
     stage
         .wait_event(
-            signal,
+            draining,
             Duration::from_secs(20),
             "WordPress's next readiness probe",
             readiness_probe,
@@ -54,7 +56,7 @@ async fn sidecar_sigterm_fails_readiness_at_once_and_exits_zero() {
         .await;
     let first_probe = stage
         .timeline()
-        .first_after(signal, readiness_probe)
+        .first_after(draining, readiness_probe)
         .map(|e| e.kind);
     stage.check(
         matches!(
@@ -64,7 +66,9 @@ async fn sidecar_sigterm_fails_readiness_at_once_and_exits_zero() {
                 ..
             })
         ),
-        &format!("WordPress's first readiness probe after SIGTERM: {first_probe:?}"),
+        &format!(
+            "WordPress's first readiness probe sent while the sidecar drains: {first_probe:?}"
+        ),
     );
     let unready = stage
         .wait_event(

@@ -78,6 +78,8 @@ pub enum EventKind {
     Probe {
         probe: ProbeKind,
         container: Cid,
+        /// When the probe was sent (the event's own time is when it ended).
+        sent: Duration,
         outcome: Outcome,
         status: Option<u16>,
         detail: String,
@@ -269,9 +271,15 @@ impl Timeline {
                     continue;
                 }
             }
+            let took = match &event.kind {
+                EventKind::Probe { sent, .. } => {
+                    format!("  [{} ms]", event.at.saturating_sub(*sent).as_millis())
+                }
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{:>8.2}s  (emulated {:>6.1}s)  {}",
+                "{:>8.2}s  (emulated {:>6.1}s)  {}{took}",
                 event.at.as_secs_f64(),
                 self.emulated(event.at),
                 describe(&event.kind)
@@ -304,6 +312,7 @@ fn describe(kind: &EventKind) -> String {
             outcome,
             status,
             detail,
+            ..
         } => {
             let status = status
                 .map(|s| s.to_string())
