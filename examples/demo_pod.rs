@@ -205,7 +205,7 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
         );
     }
     println!("starting the pod (database, podman pod, volumes, containers) ...");
-    let mut setup = Setup::new("demo-restore", scale, Layout::SharedVolume);
+    let mut setup = Setup::new("demo_restore", scale, Layout::SharedVolume);
     setup.root = Some(state_root());
     let stage = Stage::start(setup).await;
     println!(
@@ -289,7 +289,7 @@ async fn article_pod(scale: f64) -> Result<(), String> {
         "  (no sidecar: in this layout it has no volume in which to see wp-config.php; README, \"In a real pod\")"
     );
     println!("starting the pod ...");
-    let mut setup = Setup::new("demo-article", scale, Layout::ContainerLayer);
+    let mut setup = Setup::new("demo_article", scale, Layout::ContainerLayer);
     setup.pod = Some(article::article_pod());
     setup.root = Some(state_root());
     let stage = Stage::start(setup).await;

@@ -53,7 +53,10 @@ if [[ $mode != process ]]; then
 		mode=pod
 	else
 		reason=$(grep -E '^images: error:' "$log" | tail -n 1 | sed 's/^images: error: //')
-		reason=${reason:-scripts/images.sh build failed, see $log}
+		reason=${reason:-scripts/images.sh build failed}
+		# The failing command's own last words (podman's, apt-get's, cargo's), if any.
+		detail=$(grep -v '^images:' "$log" | grep -v '^[[:space:]]*$' | tail -n 1 || true)
+		reason="$reason${detail:+: $detail}; see $log"
 		if [[ $mode == pod ]]; then
 			say "pod mode asked for, but podman does not work here: $reason"
 			exit 1
