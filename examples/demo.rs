@@ -7,6 +7,9 @@
 //! healthy again), the probe counts and the requests WordPress received, then stops
 //! everything it started.
 //!
+//! This is the process mode of `scripts/demo.sh`, its fallback where podman does not
+//! work (`WP_SENTINEL_DEMO_MODE=process` forces it); the pod mode is `demo_pod.rs`.
+//!
 //! Time runs ten times faster than in a cluster (`WP_SENTINEL_DEMO_SCALE`, default
 //! 0.1): each line shows real seconds and the emulated seconds they stand for.
 //! `WP_SENTINEL_BIN` names the sidecar binary (default: beside this example's
@@ -88,11 +91,19 @@ async fn wait_wordpress(env: &WpEnv, status: u16, limit: Duration) -> bool {
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    // Everything started is stopped when `run` returns, before the exit.
-    if let Err(error) = run().await {
-        eprintln!("demo: {error}");
-        std::process::exit(1);
+async fn main() -> std::process::ExitCode {
+    // Everything started is stopped when `run` returns or, on Ctrl-C, when it is
+    // dropped (the sidecar, the PHP server); the runtime's tasks go before the exit.
+    let result = tokio::select! {
+        result = run() => result,
+        _ = tokio::signal::ctrl_c() => Err("interrupted: stopping what the demo started".into()),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("demo: {error}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 

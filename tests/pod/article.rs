@@ -21,7 +21,8 @@ use crate::kubelet::{EventKind, ProbeKind, ProbeSpec};
 use crate::stage::*;
 use crate::support::Layout;
 
-fn article_pod() -> PodSpec {
+/// The article's own pod: WordPress alone, its liveness probe `GET /` on port 80.
+pub fn article_pod() -> PodSpec {
     let mut liveness = ProbeSpec::http(ProbeKind::Liveness, "/", WORDPRESS_PORT);
     liveness.initial_delay_seconds = 30;
     liveness.period_seconds = 10;

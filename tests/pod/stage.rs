@@ -55,6 +55,9 @@ pub struct Setup {
     pub pod: Option<PodSpec>,
     /// Settings for the sidecar, after the manifests' (they win).
     pub sidecar_env: Vec<(String, String)>,
+    /// Where the database environments go (default: the test target's `pod/`; the
+    /// demo, `examples/demo_pod.rs`, has no `CARGO_TARGET_TMPDIR`).
+    pub root: Option<PathBuf>,
 }
 
 impl Setup {
@@ -66,6 +69,7 @@ impl Setup {
             own_database: false,
             pod: None,
             sidecar_env: Vec::new(),
+            root: None,
         }
     }
 }
@@ -111,7 +115,9 @@ impl Stage {
         let started = Instant::now();
         let images = images();
         let name = setup.name;
-        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pod");
+        let root = setup.root.clone().unwrap_or_else(|| {
+            PathBuf::from(option_env!("CARGO_TARGET_TMPDIR").unwrap_or("target/tmp")).join("pod")
+        });
         let env = Arc::new(WpEnv::up(name, &root, setup.own_database));
         // WordPress is installed in the database; from now on the pod serves it, on
         // the port its siteurl names.
