@@ -44,7 +44,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "ready")]
         probe: ProbeArg,
     },
-    /// GET a URL; exit 0 on 2xx/3xx, 1 otherwise (for exec probes without curl).
+    /// GET a URL; exit 0 on 2xx/3xx, 1 otherwise, 2 for a bad URL or --timeout (for
+    /// exec probes without curl).
     Probe {
         url: String,
         /// Give up after this long (such as 1s or 500ms).
