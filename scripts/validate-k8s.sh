@@ -14,7 +14,8 @@
 #    of Kubernetes 1.30 and 1.33 (Prometheus Operator objects against the part
 #    of their CRD schema in use); hadolint passes; the wiring between
 #    WordPress, the sidecar and the kubelet holds; the runbook names what the
-#    manifests define.
+#    manifests define; the sidecar's keys, default port and metrics are
+#    the binary's own (`cargo run -- config --contract`, built here).
 # 3. Prints `k8s: N passed, M failed` and exits non-zero on any failure.
 #
 # Works on a fresh Debian 12 as root (apt-get for python3 itself if absent)
@@ -92,6 +93,14 @@ export KUBECTL
 log "$("$KUBECTL" version --client 2>/dev/null | tr '\n' ' ')"
 log "$(hadolint --version)"
 log "kubernetes-validate $("$python" -c 'import kubernetes_validate; print(kubernetes_validate.__version__)')"
+
+# The binary's contract (keys, defaults, metrics), which tests/k8s checks the
+# manifests and the dashboards against.
+WP_SENTINEL_CONTRACT="$repo/target/contract.json"
+log "wp-sentinel config --contract (cargo run)"
+cargo run --quiet --locked -- config --contract >"$WP_SENTINEL_CONTRACT.tmp"
+mv "$WP_SENTINEL_CONTRACT.tmp" "$WP_SENTINEL_CONTRACT"
+export WP_SENTINEL_CONTRACT
 
 report="$(mktemp -d)/junit.xml"
 status=0
