@@ -2,7 +2,7 @@
 //! dashboards and the README, as JSON: every configuration key with its variable and
 //! its built-in default, and every metric with its type. `tests/k8s` reads it
 //! instead of parsing the source, and `tests/it/contract.rs` checks it against the
-//! README's key table and the validator's key lists ([`super::SECTIONS`]).
+//! README's key table and the validator's key lists (`SECTIONS` in `config.rs`).
 //!
 //! It must not read the environment or any file: the defaults are those of an empty
 //! configuration.

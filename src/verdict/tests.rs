@@ -498,7 +498,10 @@ fn without_a_database_check_no_verdict_names_the_database_down() {
         ..WITH_FILE
     };
     let lines = evaluate(Probe::Live, &states, context);
-    let wordpress = lines.iter().find(|line| line.name == "wordpress").unwrap();
+    let wordpress = lines
+        .iter()
+        .find(|line| line.name == "wordpress")
+        .expect("a wordpress line");
     assert!(wordpress.ok, "{wordpress:?}");
     assert!(
         wordpress.reason.contains("no database check runs"),
