@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # images.sh: the container images of the pod tests (tests/pod), built on this
-# machine with no registry (none is reachable; see ../shared/docs/pods-here.md).
+# machine with no registry (none is reachable from this machine kind).
 #
 #   scripts/images.sh [build]   install podman & co when missing, then build what changed
 #   scripts/images.sh setup     only the packages and the podman configuration check

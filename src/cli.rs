@@ -1,7 +1,8 @@
 //! The one-shot commands: `check` (run every check once and report), `probe` (a tiny
-//! HTTP client for exec probes in images without curl) and `config` (the effective
-//! configuration, secrets masked). Each returns its report and an exit code; printing
-//! and exiting is `main.rs`'s job.
+//! HTTP client for exec probes in images without curl), `config` (the effective
+//! configuration, secrets masked; `--contract` is `config::contract`) and `wpconfig`
+//! (what the reader understood of the file, and its drift). Each returns its report
+//! and an exit code; printing and exiting is `main.rs`'s job.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
