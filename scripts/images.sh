@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # images.sh: the container images of the pod tests (tests/pod), built on this
-# machine with no registry (none is reachable; see ../shared/docs/pods-here.md).
+# machine with no registry (none is reachable from this machine kind).
 #
 #   scripts/images.sh [build]   install podman & co when missing, then build what changed
 #   scripts/images.sh setup     only the packages and the podman configuration check
@@ -43,19 +43,7 @@ elapsed() { printf '%ss' "$SECONDS"; }
 
 setup() {
 	[[ $EUID -eq 0 ]] || die "must run as root (apt-get, debootstrap, podman)"
-	local missing=()
-	local package
-	for package in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
-			missing+=("$package")
-	done
-	if ((${#missing[@]})); then
-		say "installing ${missing[*]}"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-			{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-				--no-install-recommends "${missing[@]}" >&2; } ||
-			die "apt-get install ${missing[*]} failed"
-	fi
+	"$SCRIPT_DIR/install-deps.sh" "${PACKAGES[@]}" || die "installing ${PACKAGES[*]} failed"
 	local runtime
 	runtime=$(podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}') ||
 		die "podman info failed with $CONTAINERS_CONF"

@@ -14,10 +14,11 @@
 #    of Kubernetes 1.30 and 1.33 (Prometheus Operator objects against the part
 #    of their CRD schema in use); hadolint passes; the wiring between
 #    WordPress, the sidecar and the kubelet holds; the runbook names what the
-#    manifests define.
+#    manifests define; the sidecar's keys, default port and metrics are
+#    the binary's own (`cargo run -- config --contract`, built here).
 # 3. Prints `k8s: N passed, M failed` and exits non-zero on any failure.
 #
-# Works on a fresh Debian 12 as root (apt-get for python3 itself if absent)
+# Works on a fresh Debian 12 as root (scripts/install-deps.sh for python3 itself if absent)
 # with access to package registries only.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
@@ -38,9 +39,8 @@ have_python_deps() {
 
 ensure_python() {
   if command -v "$python" >/dev/null 2>&1; then return; fi
-  log "python3 missing: installing it with apt-get"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip ca-certificates >/dev/null
+  log "python3 missing: installing it (scripts/install-deps.sh)"
+  scripts/install-deps.sh python3 python3-venv python3-pip ca-certificates
 }
 
 ensure_python_deps() {
@@ -54,9 +54,8 @@ ensure_python_deps() {
   log "pip into $python not possible ($(tail -n 1 /tmp/validate-k8s-pip.log)); using a virtualenv at $venv"
   if [ ! -x "$venv/bin/python" ]; then
     if ! "$python" -m venv "$venv" 2>/dev/null; then
-      log "python3-venv missing: installing it with apt-get"
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null
+      log "python3-venv missing: installing it (scripts/install-deps.sh)"
+      scripts/install-deps.sh python3-venv python3-pip
       rm -rf "$venv"
       "$python" -m venv "$venv"
     fi
@@ -92,6 +91,14 @@ export KUBECTL
 log "$("$KUBECTL" version --client 2>/dev/null | tr '\n' ' ')"
 log "$(hadolint --version)"
 log "kubernetes-validate $("$python" -c 'import kubernetes_validate; print(kubernetes_validate.__version__)')"
+
+# The binary's contract (keys, defaults, metrics), which tests/k8s checks the
+# manifests and the dashboards against.
+WP_SENTINEL_CONTRACT="$repo/target/contract.json"
+log "wp-sentinel config --contract (cargo run)"
+cargo run --quiet --locked -- config --contract >"$WP_SENTINEL_CONTRACT.tmp"
+mv "$WP_SENTINEL_CONTRACT.tmp" "$WP_SENTINEL_CONTRACT"
+export WP_SENTINEL_CONTRACT
 
 report="$(mktemp -d)/junit.xml"
 status=0

@@ -10,7 +10,7 @@ usage() {
 usage: scripts/wpenv.sh COMMAND
 
   up                  install + db-up + wp-up, then write <state>/env
-  install             apt-get install the packages (skipped quickly if present)
+  install             install the packages (scripts/install-deps.sh; quick if present)
   db-up               make sure a MariaDB answers; create the databases and the user
   wp-up               WordPress docroot + wp-config.php + PHP server + WP install
   php-stop            stop the web server (the "WordPress container": Apache or php -S)
@@ -250,63 +250,12 @@ EOF
 
 # ---------------------------------------------------------------- install
 
-POLICY=/usr/sbin/policy-rc.d
-POLICY_BACKUP=""
-POLICY_TOUCHED=0
-
-# restore_policy: put back whatever /usr/sbin/policy-rc.d was before the install.
-restore_policy() {
-	((POLICY_TOUCHED)) || return 0
-	if [[ -n $POLICY_BACKUP ]]; then
-		mv -f "$POLICY_BACKUP" "$POLICY"
-	else
-		rm -f "$POLICY"
-	fi
-	POLICY_TOUCHED=0
-}
-
+# cmd_install: the missing packages, through scripts/install-deps.sh (quick and
+# without root when all are present); no daemon may start during the install.
 cmd_install() {
-	local missing=() p st log
-	declare -A have=()
-	while read -r p st; do
-		have[$p]=$st
-	done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)
-	for p in "${PACKAGES[@]}"; do
-		[[ ${have[$p]:-} == installed ]] || missing+=("$p")
-	done
-	if ((${#missing[@]} == 0)); then
-		say "install: packages present"
-		return 0
-	fi
-	need_root
-	mkdir -p "$STATE"
-	log=$STATE/apt.log
-	say "install: ${missing[*]} (log: $log)"
-
-	# No daemon may start during the install: a temporary policy-rc.d exiting 101,
-	# whatever was there restored afterwards (also on failure).
-	trap restore_policy EXIT
-	if [[ -e $POLICY || -L $POLICY ]]; then
-		POLICY_BACKUP=$(mktemp "$STATE/policy-rc.d.backup.XXXXXX")
-		cp -a "$POLICY" "$POLICY_BACKUP"
-	fi
-	POLICY_TOUCHED=1
-	printf '#!/bin/sh\n# wpenv.sh: no daemons during the install\nexit 101\n' >"$POLICY.wpenv"
-	chmod 755 "$POLICY.wpenv"
-	mv -f "$POLICY.wpenv" "$POLICY"
-
-	if ! {
-		apt-get update -q &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-				-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-				"${missing[@]}"
-	} >"$log" 2>&1 </dev/null; then
-		tail -n 20 "$log" >&2
-		die "apt-get failed (full log: $log)"
-	fi
-	restore_policy
-	trap - EXIT
-	say "install: done"
+	if [[ $EUID -eq 0 ]]; then mkdir -p "$STATE"; fi
+	"$REPO_DIR/scripts/install-deps.sh" --no-daemons --log "$STATE/apt.log" "${PACKAGES[@]}" ||
+		die "install failed"
 }
 
 # ---------------------------------------------------------------- MariaDB

@@ -1,7 +1,8 @@
 //! The one-shot commands: `check` (run every check once and report), `probe` (a tiny
-//! HTTP client for exec probes in images without curl) and `config` (the effective
-//! configuration, secrets masked). Each returns its report and an exit code; printing
-//! and exiting is `main.rs`'s job.
+//! HTTP client for exec probes in images without curl), `config` (the effective
+//! configuration, secrets masked; `--contract` is `config::contract`) and `wpconfig`
+//! (what the reader understood of the file, and its drift). Each returns its report
+//! and an exit code; printing and exiting is `main.rs`'s job.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -93,10 +94,15 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     (report, code)
 }
 
-/// `wp-sentinel probe URL`: GET with a timeout; exit 0 on 2xx/3xx, 1 otherwise.
+/// `wp-sentinel probe URL`: GET with a timeout; exit 0 on 2xx/3xx, 1 otherwise, 2
+/// for a URL it cannot use (not `http://`, no host): a bad argument, as in the README.
 pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
+    let uri = match probe_uri(url) {
+        Ok(uri) => uri,
+        Err(error) => return (format!("probe: {error}\n"), EXIT_CONFIG),
+    };
     let started = Instant::now();
-    match tokio::time::timeout(timeout, get(url)).await {
+    match tokio::time::timeout(timeout, get(&uri)).await {
         Ok(Ok((status, body))) => {
             let ok = (200..400).contains(&status);
             let report = format!(
@@ -113,13 +119,21 @@ pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
     }
 }
 
-async fn get(url: &str) -> Result<(u16, String), String> {
+/// The URL `probe` was given, or why it cannot be used.
+fn probe_uri(url: &str) -> Result<hyper::Uri, String> {
     let uri: hyper::Uri = url
         .parse()
         .map_err(|error| format!("bad URL {url:?}: {error}"))?;
     if uri.scheme_str() != Some("http") {
-        return Err("only http:// URLs".to_string());
+        return Err(format!("bad URL {url:?}: only http:// URLs"));
     }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("bad URL {url:?}: no host"));
+    }
+    Ok(uri)
+}
+
+async fn get(uri: &hyper::Uri) -> Result<(u16, String), String> {
     let host = uri.host().ok_or("URL has no host")?;
     let port = uri.port_u16().unwrap_or(80);
     let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))

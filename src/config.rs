@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::wordpress_env::{DbSettings, EnvLookup, ImageEnvironment};
 
+pub mod contract;
 mod describe;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::result_large_err)]
@@ -33,7 +34,8 @@ pub use describe::describe_config;
 use validate::Validator;
 pub use validate::{parse_duration, parse_status_range};
 
-/// The probe port every manifest in `k8s/` uses; the wiring test reads this line.
+/// The probe port every manifest in `k8s/` uses; `tests/k8s` reads it from
+/// `wp-sentinel config --contract`.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9090";
 pub const DEFAULT_WORDPRESS_URL: &str = "http://127.0.0.1:80/";
 /// The page checked when `wordpress_url` has no path of its own: light, but it boots

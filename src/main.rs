@@ -44,7 +44,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "ready")]
         probe: ProbeArg,
     },
-    /// GET a URL; exit 0 on 2xx/3xx, 1 otherwise (for exec probes without curl).
+    /// GET a URL; exit 0 on 2xx/3xx, 1 otherwise, 2 for a bad URL or --timeout (for
+    /// exec probes without curl).
     Probe {
         url: String,
         /// Give up after this long (such as 1s or 500ms).
@@ -52,7 +53,12 @@ enum Command {
         timeout: String,
     },
     /// Print the effective configuration, secrets masked.
-    Config,
+    Config {
+        /// Print instead the contract as JSON: every key with its variable and
+        /// default, every metric with its type (reads no configuration).
+        #[arg(long)]
+        contract: bool,
+    },
     /// Print what the reader understood of wp-config.php (secrets masked) and its
     /// drift from the desired settings; exit 0 no drift, 1 drift.
     Wpconfig {
@@ -97,6 +103,9 @@ fn main() -> ExitCode {
                 EXIT_CONFIG
             }
         },
+        Command::Config { contract: true } => {
+            emit((format!("{:#}\n", config::contract::contract()), 0))
+        }
         _ => match load(&cli) {
             Err(code) => code,
             Ok(config) => match cli.command {
@@ -104,7 +113,7 @@ fn main() -> ExitCode {
                 Command::Check { probe } => {
                     emit(runtime.block_on(cli::check(&config, probe.into())))
                 }
-                Command::Config => emit((cli::describe(&config), 0)),
+                Command::Config { .. } => emit((cli::describe(&config), 0)),
                 Command::Wpconfig { ref path } => emit(cli::wpconfig(&config, path.as_deref())),
                 Command::Probe { .. } => EXIT_CONFIG,
             },

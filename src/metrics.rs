@@ -23,6 +23,22 @@ pub const HEAL_ACTIONS: &str = "wp_sentinel_heal_actions_total";
 pub const RESTARTS_OBSERVED: &str = "wp_sentinel_wordpress_restarts_observed_total";
 pub const BREAKER_TRIPPED: &str = "wp_sentinel_breaker_tripped";
 
+/// Every metric and its Prometheus type (`wp-sentinel config --contract` prints it).
+pub const ALL: &[(&str, &str)] = &[
+    (BUILD_INFO, "gauge"),
+    (CHECK_UP, "gauge"),
+    (CHECK_DURATION, "histogram"),
+    (CHECK_FAILURES, "counter"),
+    (CHECK_LAST_RUN, "gauge"),
+    (PROBE_REQUESTS, "counter"),
+    (VERDICT, "gauge"),
+    (DRIFT_DETECTED, "counter"),
+    (DRIFT_KEYS, "gauge"),
+    (HEAL_ACTIONS, "counter"),
+    (RESTARTS_OBSERVED, "counter"),
+    (BREAKER_TRIPPED, "gauge"),
+];
+
 /// Buckets for check durations: loopback HTTP and a ping take milliseconds; a
 /// timeout takes seconds.
 const DURATION_BUCKETS: &[f64] = &[

@@ -69,14 +69,14 @@ pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
                     CheckName::WordPressLight,
                     light,
                     mysql,
-                    context.breaker_tripped,
+                    context,
                 ));
             }
             lines.push(live_wordpress_line(
                 CheckName::WordPress,
                 wordpress,
                 mysql,
-                context.breaker_tripped,
+                context,
             ));
             if context.wpconfig_enabled {
                 lines.push(live_wpconfig_line(wpconfig, context.breaker_tripped));
@@ -152,8 +152,9 @@ fn live_wordpress_line(
     name: CheckName,
     wordpress: &CheckState,
     mysql: &CheckState,
-    breaker_tripped: bool,
+    context: Context,
 ) -> Line {
+    let breaker_tripped = context.breaker_tripped;
     let ok = |reason: &str| Line {
         name: name.as_str(),
         ok: true,
@@ -187,7 +188,18 @@ fn live_wordpress_line(
             wordpress.effective_message
         )),
         Class::DatabaseError | Class::ServerError | Class::UnexpectedStatus => {
-            let mut line = blame_wordpress_if_database_is_fine(wordpress, mysql);
+            let mut line = match context.mysql_enabled {
+                true => blame_wordpress_if_database_is_fine(wordpress, mysql),
+                // Nobody can confirm the database is fine: never WordPress's fault.
+                false => Line {
+                    name: name.as_str(),
+                    ok: true,
+                    reason: format!(
+                        "{} (no database check runs: not blamed on WordPress)",
+                        wordpress.effective_message
+                    ),
+                },
+            };
             line.name = name.as_str();
             if line.ok || !breaker_tripped {
                 return line;

@@ -487,3 +487,28 @@ fn the_light_check_has_no_lines_when_disabled() {
         .iter()
         .all(|line| line.name != "wordpress_light"));
 }
+
+/// Without the database check nothing is known of the database: the verbose body
+/// must not say it is down, and WordPress's database errors never fail liveness.
+#[test]
+fn without_a_database_check_no_verdict_names_the_database_down() {
+    let states = states(&[(W, 0, Class::DatabaseError), (W, 10, Class::DatabaseError)]);
+    let context = Context {
+        mysql_enabled: false,
+        ..WITH_FILE
+    };
+    let lines = evaluate(Probe::Live, &states, context);
+    let wordpress = lines
+        .iter()
+        .find(|line| line.name == "wordpress")
+        .expect("a wordpress line");
+    assert!(wordpress.ok, "{wordpress:?}");
+    assert!(
+        wordpress.reason.contains("no database check runs"),
+        "{wordpress:?}"
+    );
+    assert!(
+        !wordpress.reason.contains("database is down"),
+        "{wordpress:?}"
+    );
+}

@@ -116,6 +116,27 @@ fn probe_exits_by_status() {
     drop(runtime);
 }
 
+/// The README: "2 bad arguments". A URL the probe cannot use is one, told apart
+/// from a target that does not answer (1).
+#[test]
+fn probe_exits_2_on_bad_arguments() {
+    for bad in [
+        &["probe", "not a url"][..],
+        &["probe", "https://127.0.0.1/"],
+        &["probe", "/healthz"],
+        &["probe", "http://127.0.0.1:1/", "--timeout", "soon"],
+    ] {
+        let output = binary().args(bad).output().expect("run");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{bad:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 #[test]
 fn wpconfig_shows_what_it_read_and_exits_by_drift() {
     let official = concat!(

@@ -69,14 +69,7 @@ impl Site {
     }
 
     async fn stays(&self, path: &str, status: u16, how_long: Duration) -> bool {
-        let end = tokio::time::Instant::now() + how_long;
-        while tokio::time::Instant::now() < end {
-            if self.sidecar.get(path).await.status != status {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        true
+        self.sidecar.stays(path, status, how_long).await
     }
 
     /// Edits the file as `sed -i` does: a new file renamed over the old one.

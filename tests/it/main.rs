@@ -7,6 +7,7 @@ mod drift;
 mod floods;
 mod mysql;
 mod probes;
+mod readme;
 mod stuck_reads;
 mod support;
 mod tls;

@@ -130,19 +130,45 @@ async fn failures_flip_after_the_threshold_and_recover() {
     assert!(recovered);
 }
 
+/// Probes never wait for a check: 20 are answered while the stand-in holds the
+/// check's request (the check's timeout is far away), and only then is it released.
 #[tokio::test]
-async fn probes_answer_at_once_while_wordpress_hangs() {
-    let (stand_in, sidecar) = healthy_sidecar().await;
-    stand_in.set(Behaviour::Hang);
+async fn probes_answer_while_a_check_is_held() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let stand_in = StandIn::start(Behaviour::Answer(200, "ok".into())).await;
+    let toml = fast(&stand_in.url()).replace("timeout = \"300ms\"", "timeout = \"600s\"")
+        + "[wordpress_light]\nenabled = false\n";
+    let sidecar = Sidecar::start(config(&toml, &[])).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            sidecar.get("/readyz").await.status == 200
+        })
+        .await
+    );
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    stand_in.set(Behaviour::Hold(gate.clone()));
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            stand_in.held.load(SeqCst) >= 1
+        })
+        .await,
+        "the check's next request reaches the stand-in and is held"
+    );
     for _ in 0..20 {
         let response = sidecar.get("/readyz").await;
+        assert_eq!(response.status, 200, "{}", response.body);
         assert!(
-            response.elapsed < Duration::from_millis(100),
-            "a probe took {:?}",
-            response.elapsed
+            stand_in.held.load(SeqCst) >= 1,
+            "the check's request is still held"
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    gate.add_permits(100);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            stand_in.held.load(SeqCst) == 0
+        })
+        .await
+    );
 }
 
 #[tokio::test]
@@ -155,8 +181,12 @@ async fn maintenance_is_alive_not_ready() {
         })
         .await
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(sidecar.get("/livez").await.status, 200);
+    assert!(
+        sidecar
+            .stays("/livez", 200, Duration::from_millis(400))
+            .await,
+        "maintenance never fails liveness"
+    );
     assert_eq!(sidecar.get("/startupz").await.status, 200);
 }
 
@@ -172,8 +202,12 @@ async fn database_error_page_without_a_database_check_never_fails_liveness() {
         })
         .await
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(sidecar.get("/livez").await.status, 200);
+    assert!(
+        sidecar
+            .stays("/livez", 200, Duration::from_millis(500))
+            .await,
+        "a database error page without a database check never fails liveness"
+    );
     assert_eq!(sidecar.get("/startupz").await.status, 200);
 }
 

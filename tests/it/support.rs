@@ -103,6 +103,19 @@ impl Sidecar {
     }
 
     /// GET as the kubelet's prober sends it (its `User-Agent` counts for the healer).
+    /// Whether `path` answers `status` at every poll (every 50 ms) for `how_long`:
+    /// "never failed during", not one read after a sleep.
+    pub async fn stays(&self, path: &str, status: u16, how_long: Duration) -> bool {
+        let end = tokio::time::Instant::now() + how_long;
+        while tokio::time::Instant::now() < end {
+            if self.get(path).await.status != status {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
     pub async fn get_as_kubelet(&self, path: &str) -> Response {
         get(self.addr, path, &[("User-Agent", KUBE_PROBE)]).await
     }
@@ -365,6 +378,9 @@ pub async fn closed_port() -> SocketAddr {
 pub enum Behaviour {
     Answer(u16, String),
     Hang,
+    /// Hold each request (counted in `StandIn::held`) until the semaphore has a
+    /// permit for it, then answer 200 "ok": the test decides when a check finishes.
+    Hold(Arc<tokio::sync::Semaphore>),
     /// Accept and close at once, as a container going down does.
     Drop,
 }
@@ -374,6 +390,8 @@ pub struct StandIn {
     pub addr: SocketAddr,
     behaviour: Arc<Mutex<Behaviour>>,
     pub requests: Arc<std::sync::atomic::AtomicUsize>,
+    /// Requests held right now by `Behaviour::Hold`.
+    pub held: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl StandIn {
@@ -384,17 +402,31 @@ impl StandIn {
         let addr = listener.local_addr().expect("address");
         let behaviour = Arc::new(Mutex::new(behaviour));
         let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (shared, counter) = (behaviour.clone(), requests.clone());
+        let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (shared, counter, holding) = (behaviour.clone(), requests.clone(), held.clone());
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
                 let behaviour = shared.lock().expect("behaviour").clone();
                 counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let holding = holding.clone();
                 tokio::spawn(async move {
                     let mut buffer = [0u8; 4096];
                     let _ = stream.read(&mut buffer).await;
                     match behaviour {
                         Behaviour::Drop => drop(stream),
                         Behaviour::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+                        Behaviour::Hold(gate) => {
+                            use std::sync::atomic::Ordering::SeqCst;
+                            holding.fetch_add(1, SeqCst);
+                            let permit = gate.acquire().await;
+                            holding.fetch_sub(1, SeqCst);
+                            drop(permit);
+                            let _ = stream
+                                .write_all(
+                                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                                )
+                                .await;
+                        }
                         Behaviour::Answer(status, body) => {
                             let answer = format!(
                                 "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -410,6 +442,7 @@ impl StandIn {
             addr,
             behaviour,
             requests,
+            held,
         }
     }
 

@@ -1,14 +1,16 @@
 """Shared fixtures for the offline checks of k8s/, the Dockerfile and the runbook.
 
 Everything is derived from the files in the repository: the kustomizations are
-rendered with `kubectl kustomize` once per session, the sidecar's port is read
-from `DEFAULT_LISTEN` in src/config.rs, and the sidecar's own timings are the
-contract's (see SIDECAR below). Run through scripts/validate-k8s.sh, which
+rendered with `kubectl kustomize` once per session; the sidecar's default port,
+the keys it accepts and the metrics it exports come from the binary itself,
+`wp-sentinel config --contract` (see `contract()`); the sidecar's check timings
+are written below (see SIDECAR). Run through scripts/validate-k8s.sh, which
 installs what these tests need, or directly with `python3 -m pytest tests/k8s`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -21,7 +23,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
-CONFIG_RS = REPO / "src" / "config.rs"
 DOCKERFILE = REPO / "Dockerfile"
 RUNBOOK = REPO / "docs" / "operations.md"
 
@@ -53,21 +54,34 @@ WORDPRESS_PROBE_PATHS = {
 }
 SIDECAR_PROBE_PATH = "/healthz"
 
-# The metric names the binary exports (contract).
-METRICS = {
-    "wp_sentinel_build_info": "gauge",
-    "wp_sentinel_check_up": "gauge",
-    "wp_sentinel_check_duration_seconds": "histogram",
-    "wp_sentinel_check_failures_total": "counter",
-    "wp_sentinel_check_last_run_timestamp_seconds": "gauge",
-    "wp_sentinel_probe_requests_total": "counter",
-    "wp_sentinel_verdict": "gauge",
-    "wp_sentinel_drift_detected_total": "counter",
-    "wp_sentinel_drift_keys": "gauge",
-    "wp_sentinel_heal_actions_total": "counter",
-    "wp_sentinel_wordpress_restarts_observed_total": "counter",
-    "wp_sentinel_breaker_tripped": "gauge",
-}
+_contract: dict | None = None
+
+
+def contract() -> dict:
+    """`wp-sentinel config --contract`: the JSON file scripts/validate-k8s.sh wrote
+    (WP_SENTINEL_CONTRACT), else the output of `cargo run`. Read once."""
+    global _contract
+    if _contract is None:
+        path = os.environ.get("WP_SENTINEL_CONTRACT")
+        if path:
+            text = Path(path).read_text()
+        else:
+            proc = subprocess.run(
+                ["cargo", "run", "--quiet", "--locked", "--", "config", "--contract"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"wp-sentinel config --contract failed:\n{proc.stderr.strip()}")
+            text = proc.stdout
+        _contract = json.loads(text)
+    return _contract
+
+
+# The metric names the binary exports, and their types (the contract's).
+METRICS = {metric["name"]: metric["type"] for metric in contract()["metrics"]}
 
 
 def kustomize_targets() -> list[str]:
@@ -149,28 +163,28 @@ def workload(request) -> Rendered:
     return render(request.param)
 
 
+def contract_defaults() -> dict[str, object]:
+    """Each configuration key ("section.key", or "key" at the top level) and its default."""
+    return {key["key"]: key["default"] for key in contract()["keys"]}
+
+
 def default_listen_port() -> int:
-    """The port of `pub const DEFAULT_LISTEN: &str = "host:port";` in src/config.rs."""
-    if not CONFIG_RS.is_file():
-        pytest.fail(f"{CONFIG_RS.relative_to(REPO)} is missing: it must define DEFAULT_LISTEN")
-    text = CONFIG_RS.read_text()
-    match = re.search(r'pub\s+const\s+DEFAULT_LISTEN\s*:\s*&str\s*=\s*"([^"]*):(\d+)"\s*;', text)
+    """The port of the binary's default `listen` address."""
+    listen = contract_defaults().get("listen")
+    match = re.fullmatch(r"(.*):(\d+)", str(listen))
     if not match:
-        pytest.fail('src/config.rs has no `pub const DEFAULT_LISTEN: &str = "HOST:PORT";` line')
+        pytest.fail(f"wp-sentinel config --contract: no HOST:PORT default for listen, found {listen!r}")
     return int(match.group(2))
 
 
 def config_sections() -> dict[str, set[str]]:
-    """The keys src/config.rs accepts, from its SECTIONS table ("" = top level)."""
-    text = CONFIG_RS.read_text() if CONFIG_RS.is_file() else ""
-    table = re.search(r"const\s+SECTIONS\s*:[^=]*=\s*&\[(.*?)\n\];", text, re.S)
-    if not table:
-        pytest.fail("src/config.rs: no `const SECTIONS` table to check WP_SENTINEL_* keys against")
-    sections = {}
-    for name, keys in re.findall(r'\(\s*"(\w*)"\s*,\s*&\[(.*?)\]\s*,?\s*\)', table.group(1), re.S):
-        sections[name] = set(re.findall(r'"(\w+)"', keys))
+    """The keys the binary accepts, by section ("" = top level), from its contract."""
+    sections: dict[str, set[str]] = {}
+    for key in contract_defaults():
+        section, _, field = key.rpartition(".")
+        sections.setdefault(section, set()).add(field)
     if not sections:
-        pytest.fail("src/config.rs: SECTIONS table found but no (section, keys) entries parsed")
+        pytest.fail("wp-sentinel config --contract lists no configuration key")
     return sections
 
 
