@@ -15,7 +15,9 @@
 #   and the real wp-sentinel as child processes, the kubelet emulator with the
 #   probes of k8s/base/deployment.yaml.
 #
-# It leaves nothing running: every container, pod and volume is removed by id.
+# It stops what it started (every container, pod and volume removed by id; the web
+# server and the sidecar stopped); the machine's MariaDB, started when none answered,
+# stays running.
 #
 # Environment: WP_SENTINEL_DEMO_MODE (pod | process; default: pod where podman
 # works), WP_SENTINEL_DEMO_SCALE (time scale; 0.2 in pods, 0.1 in processes),
