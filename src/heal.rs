@@ -65,18 +65,61 @@ struct HealerMemory {
 /// turn into a hot loop of attempts and log lines.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
+/// A healer that has taken back what the state file held (the breaker is on the
+/// board already), ready to run.
+pub struct Recalled {
+    healer: Healer,
+    memory: HealerMemory,
+    saved: state::Saved,
+}
+
 impl Healer {
+    /// Loads the state file, if any, and puts a recalled breaker on the board: done
+    /// before the server answers, so that no probe sees a sidecar without its memory.
+    pub async fn recall_state(self) -> Recalled {
+        let mut memory = HealerMemory::default();
+        let saved = self.recall(&mut memory).await;
+        Recalled {
+            healer: self,
+            memory,
+            saved,
+        }
+    }
+
+    /// `recall_state`, then `Recalled::run`.
+    pub async fn run(self, changes: watch::Receiver<u64>, shutdown: watch::Receiver<bool>) {
+        self.recall_state().await.run(changes, shutdown).await;
+    }
+}
+
+impl Recalled {
     /// Runs until shutdown, reacting to every change on the board.
     pub async fn run(self, mut changes: watch::Receiver<u64>, mut shutdown: watch::Receiver<bool>) {
-        let mut memory = HealerMemory::default();
-        let mut saved = self.recall(&mut memory).await;
+        let Recalled {
+            healer: this,
+            mut memory,
+            mut saved,
+        } = self;
+        this.run_loop(&mut memory, &mut saved, &mut changes, &mut shutdown)
+            .await;
+    }
+}
+
+impl Healer {
+    async fn run_loop(
+        &self,
+        memory: &mut HealerMemory,
+        saved: &mut state::Saved,
+        changes: &mut watch::Receiver<u64>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
         let mut orders = self.witness.subscribe();
         loop {
             let snapshot = self.board.snapshot();
             let ordered = *orders.borrow_and_update();
-            self.observe_orders(&snapshot, ordered, &mut memory);
-            self.react(&snapshot, &mut memory).await;
-            self.keep(&memory, &mut saved).await;
+            self.observe_orders(&snapshot, ordered, memory);
+            self.react(&snapshot, memory).await;
+            self.keep(memory, saved).await;
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
                 changed = orders.changed() => if changed.is_err() { return },

@@ -150,6 +150,8 @@ pub async fn run_with(
                 .clone()
                 .map(|path| heal::state::StateFile::new(path, config.wpconfig.max_bytes)),
         };
+        // Before the server answers: a recalled breaker is on the board at once.
+        let healer = healer.recall_state().await;
         background.push(tokio::spawn(
             healer.run(board.subscribe(), checks_stopped.clone()),
         ));
