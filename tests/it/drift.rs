@@ -124,7 +124,7 @@ fn file_name(path: &Path) -> String {
 }
 
 #[tokio::test]
-async fn the_seeds_hoge_edit_fails_liveness_within_a_second() {
+async fn the_db_host_hoge_edit_fails_liveness_through_inotify() {
     let site = Site::start("").await;
     site.sed("getenv_docker('WORDPRESS_DB_HOST', 'mysql')", "'hoge'");
     assert!(
