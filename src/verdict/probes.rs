@@ -59,25 +59,21 @@ pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
     let light = &states[CheckName::WordPressLight.index()];
     let mut lines = Vec::with_capacity(5);
     match probe {
-        Probe::Startup => lines.push(startup_line(wordpress, light)),
-        Probe::Live => {
-            // The light check's failures are judged by the same rule as the deep
-            // check's: a timeout, a refusal or PHP not executing is WordPress not
-            // answering; an error page is blamed only with the database fine.
-            if context.wordpress_light_enabled {
-                lines.push(live_wordpress_line(
-                    CheckName::WordPressLight,
-                    light,
-                    mysql,
-                    context,
-                ));
+        Probe::Startup => {
+            let mut line = startup_line(wordpress, light);
+            // The kubelet starts liveness the moment startup passes, so startup
+            // must not pass while a WordPress line of liveness fails: at start the
+            // deep check's refusal from before Apache listened stays on the board
+            // until its next run, which the light check's first answer triggers.
+            let live = live_wordpress_lines(wordpress, light, mysql, context);
+            if let Some(failing) = live.iter().find(|live| !live.ok).filter(|_| line.ok) {
+                line.ok = false;
+                line.reason = format!("liveness would fail: {}", failing.reason);
             }
-            lines.push(live_wordpress_line(
-                CheckName::WordPress,
-                wordpress,
-                mysql,
-                context,
-            ));
+            lines.push(line);
+        }
+        Probe::Live => {
+            lines.extend(live_wordpress_lines(wordpress, light, mysql, context));
             if context.wpconfig_enabled {
                 lines.push(live_wpconfig_line(wpconfig, context.breaker_tripped));
             }
@@ -110,6 +106,33 @@ pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
             });
         }
     }
+    lines
+}
+
+/// Liveness's WordPress lines. The light check's failures are judged by the same
+/// rule as the deep check's: a timeout, a refusal or PHP not executing is WordPress
+/// not answering; an error page is blamed only with the database fine.
+fn live_wordpress_lines(
+    wordpress: &CheckState,
+    light: &CheckState,
+    mysql: &CheckState,
+    context: Context,
+) -> Vec<Line> {
+    let mut lines = Vec::with_capacity(2);
+    if context.wordpress_light_enabled {
+        lines.push(live_wordpress_line(
+            CheckName::WordPressLight,
+            light,
+            mysql,
+            context,
+        ));
+    }
+    lines.push(live_wordpress_line(
+        CheckName::WordPress,
+        wordpress,
+        mysql,
+        context,
+    ));
     lines
 }
 

@@ -454,12 +454,16 @@ fn startup_passes_once_either_wordpress_check_had_an_answer_from_php() {
     // The check that finished last has the latest word.
     assert!(passes(
         Probe::Startup,
-        &states(&[(W, 0, Class::Timeout), (L, 10, Class::Ok)]),
+        &states(&[(W, 0, Class::Ok), (L, 10, Class::Ok)]),
         WITH_LIGHT
     ));
     assert!(passes(
         Probe::Startup,
-        &states(&[(L, 0, Class::Refused), (W, 10, Class::DatabaseError)]),
+        &states(&[
+            (L, 0, Class::Ok),
+            (M, 0, Class::Unreachable),
+            (W, 10, Class::DatabaseError)
+        ]),
         WITH_LIGHT
     ));
     assert!(!passes(
@@ -511,4 +515,31 @@ fn without_a_database_check_no_verdict_names_the_database_down() {
         !wordpress.reason.contains("database is down"),
         "{wordpress:?}"
     );
+}
+
+#[test]
+fn startup_never_passes_while_liveness_would_fail_on_a_stale_refusal() {
+    // The sidecar starts before Apache: the deep check's first run is refused, then
+    // the light check's first answer comes. Liveness, which the kubelet starts the
+    // moment startup passes, would still fail on the deep check's refusal.
+    let stale = [(W, 0, Class::Refused), (L, 10, Class::Ok)];
+    assert!(!passes(Probe::Live, &states(&stale), WITH_LIGHT));
+    let startup = evaluate(Probe::Startup, &states(&stale), WITH_LIGHT);
+    assert!(!all_ok(&startup));
+    assert!(
+        startup[0].reason.contains("liveness would fail"),
+        "{startup:?}"
+    );
+    // The same the other way round: the deep check answered, the light one's refusal
+    // is stale.
+    let stale_light = [(L, 0, Class::Refused), (W, 10, Class::Ok)];
+    assert!(!passes(Probe::Startup, &states(&stale_light), WITH_LIGHT));
+    // The deep check's next run (the light check's answer triggers it) clears it.
+    let cleared = [
+        (W, 0, Class::Refused),
+        (L, 10, Class::Ok),
+        (W, 20, Class::Ok),
+    ];
+    assert!(passes(Probe::Startup, &states(&cleared), WITH_LIGHT));
+    assert!(passes(Probe::Live, &states(&cleared), WITH_LIGHT));
 }
