@@ -15,30 +15,21 @@
 //! `WP_SENTINEL_BIN` names the sidecar binary (default: beside this example's
 //! directory); `WP_SENTINEL_DEMO_DIR` the state directory (default `target/demo`).
 
-#[allow(dead_code)]
-#[path = "../tests/e2e/kubelet.rs"]
-mod kubelet;
-#[allow(dead_code)]
-#[path = "../tests/e2e/sidecar.rs"]
-mod sidecar;
-#[allow(dead_code)]
-#[path = "../tests/e2e/support.rs"]
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubelet::manifest::read_pod;
-use kubelet::{
+use testkit::fixtures::SED_DB_HOST_HOGE;
+use testkit::http::http_get;
+use testkit::kubelet::manifest::read_pod;
+use testkit::kubelet::{
     ContainerRuntime, EventKind, Kubelet, Options, Outcome, ProbeKind, ProbeResult, Timeline,
 };
-use sidecar::Sidecar;
-use support::{http_get, repo, Layout, PhpContainer, WpEnv};
+use testkit::sidecar::Sidecar;
+use testkit::wpenv::{repo, Layout, PhpContainer, WpEnv};
 
 const MANIFEST: &str = "k8s/base/deployment.yaml";
-const SED_DB_HOST_HOGE: &str = "s/getenv_docker('WORDPRESS_DB_HOST', 'mysql')/'hoge'/";
 
 fn sidecar_binary() -> PathBuf {
     std::env::var_os("WP_SENTINEL_BIN")

@@ -2,7 +2,7 @@
 //! works: the article's `DB_HOST=hoge` edit in podman pods on this machine, with the
 //! pod tests' harness (`tests/pod`: the images of `scripts/images.sh`, a podman pod
 //! per act, the kubelet emulator of `tests/e2e` with a podman container runtime;
-//! their code is shared through `#[path]`). Two acts, one after the other:
+//! all from the test kit, `testkit`). Two acts, one after the other:
 //!
 //! 1. **The manifests' pod** (`k8s/base/deployment.yaml`): the sidecar image first as
 //!    the native sidecar, WordPress with its probes (all on the sidecar's port), the
@@ -20,38 +20,19 @@
 //! (default 0.2, five times faster than a cluster: podman's restarts need the room)
 //! sets the speed; `WP_SENTINEL_DEMO_DIR` the state directory (default `target/demo`).
 
-#[allow(dead_code)]
-#[path = "../tests/e2e/kubelet.rs"]
-mod kubelet;
-#[allow(dead_code)]
-#[path = "../tests/e2e/support.rs"]
-mod support;
-
-#[allow(dead_code)]
-#[path = "../tests/pod/podman.rs"]
-mod podman;
-#[allow(dead_code)]
-#[path = "../tests/pod/runtime.rs"]
-mod runtime;
-#[allow(dead_code)]
-#[path = "../tests/pod/stage.rs"]
-mod stage;
-
-// Its test is compiled out here, and with it the uses of some of its imports.
-#[allow(dead_code, unused_imports)]
-#[path = "../tests/pod/article.rs"]
-mod article;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use kubelet::manifest::read_pod;
-use kubelet::{EventKind, Outcome, ProbeKind, ProbeResult, Timeline};
-use runtime::PodmanContainer;
-use stage::{Setup, Stage, GOLDEN, MANIFEST, SED_DB_HOST_HOGE, SIDECAR, WORDPRESS};
-use support::{repo, Layout};
+use testkit::fixtures;
+use testkit::kubelet::manifest::read_pod;
+use testkit::kubelet::{EventKind, Outcome, ProbeKind, ProbeResult, Timeline};
+use testkit::pod::runtime::PodmanContainer;
+use testkit::pod::stage::{
+    Scene, Setup, Stage, GOLDEN, MANIFEST, SED_DB_HOST_HOGE, SIDECAR, WORDPRESS,
+};
+use testkit::wpenv::{repo, Layout};
 
 fn scale() -> f64 {
     std::env::var("WP_SENTINEL_DEMO_SCALE")
@@ -104,16 +85,16 @@ fn print_ids(name: &str, ids: &[(u32, String)]) {
         [] => println!("  {name}: no container"),
         [(_, only)] => println!(
             "  {name}: container {} kept (not replaced)",
-            runtime::short(only)
+            testkit::pod::runtime::short(only)
         ),
         _ => {
             for pair in ids.windows(2) {
                 println!(
                     "  {name}: container #{} {} -> #{} {} (replaced: the old one and its writable layer removed)",
                     pair[0].0,
-                    runtime::short(&pair[0].1),
+                    testkit::pod::runtime::short(&pair[0].1),
                     pair[1].0,
-                    runtime::short(&pair[1].1)
+                    testkit::pod::runtime::short(&pair[1].1)
                 );
             }
         }
@@ -132,7 +113,7 @@ fn print_requests(output: &str) {
         let agent = line.rsplit('"').nth(1).unwrap_or("");
         let who = if agent.starts_with("kube-probe/") {
             "the kubelet's probes"
-        } else if agent.starts_with("wp-sentinel-e2e") {
+        } else if agent.starts_with(testkit::http::USER_AGENT) {
             "this demo's own checks"
         } else if agent.starts_with("wp-sentinel") {
             "the sidecar's checks"
@@ -290,7 +271,7 @@ async fn article_pod(scale: f64) -> Result<(), String> {
     );
     println!("starting the pod ...");
     let mut setup = Setup::new("demo_article", scale, Layout::ContainerLayer);
-    setup.pod = Some(article::article_pod());
+    setup.pod = Some(fixtures::article_pod());
     setup.root = Some(state_root());
     let stage = Stage::start(setup).await;
     println!("  pod ready: WordPress on http://{}", stage.wordpress_addr);
@@ -330,7 +311,7 @@ async fn article_pod(scale: f64) -> Result<(), String> {
     let timeline = stage.timeline().clone();
     let failed = timeline.first_after(edit, liveness_failed).map(|e| e.at);
     let killed = timeline
-        .first_after(edit, stage::killing_of(WORDPRESS))
+        .first_after(edit, testkit::scene::killing_of(WORDPRESS))
         .map(|e| e.at);
     let healthy = timeline.first_after(restarted, ready_again).map(|e| e.at);
     let wordpress_ids = ids(&stage.wordpress);
@@ -398,7 +379,7 @@ async fn run() -> Result<(), String> {
         1.0 / scale
     );
     println!("images: scripts/images.sh build (cached by content) ...");
-    let images = podman::images();
+    let images = testkit::pod::podman::images();
     println!(
         "  sidecar {} (the repository's Dockerfile), WordPress {}",
         images.sidecar, images.wordpress

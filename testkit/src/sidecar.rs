@@ -15,8 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::fixtures::millis;
+use crate::http::http_get;
 use crate::kubelet::{ContainerRuntime, Signal};
-use crate::support::{free_port, http_get, WpEnv};
+use crate::wpenv::{free_port, WpEnv};
 
 pub struct Sidecar {
     binary: PathBuf,
@@ -28,11 +30,6 @@ pub struct Sidecar {
     child: Mutex<Option<Child>>,
     pub addr: SocketAddr,
     pub log: PathBuf,
-}
-
-/// `5s` scaled, as the configuration reads it (`500ms`).
-fn millis(seconds: f64, scale: f64) -> String {
-    format!("{}ms", ((seconds * scale * 1000.0).round() as u64).max(1))
 }
 
 impl Sidecar {

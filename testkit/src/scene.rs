@@ -1,0 +1,192 @@
+//! What every stage offers the scenario played on it, whatever runs the pod (child
+//! processes in `tests/e2e`, podman in `tests/pod`): the waits for a cause (an event
+//! on the emulator's timeline, an answer from WordPress), failure messages that carry
+//! the timeline and the containers' last output, the checks every restart scenario
+//! makes, and the event matchers.
+//!
+//! A stage says what it runs ([`Scene::kubelet`], [`Scene::output`],
+//! [`Scene::wordpress_page`]); the rest is the same for every stage.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::fixtures::WORDPRESS;
+use crate::kubelet::{EventKind, Kubelet, Outcome, ProbeKind, ProbeResult, Timeline};
+use crate::wait;
+
+/// When a restart healed WordPress: the first failed liveness probe, the kill, and
+/// the restarted pod ready (timeline times).
+#[derive(Clone, Copy, Debug)]
+pub struct Healed {
+    pub first_failure: Duration,
+    pub kill: Duration,
+    pub healthy: Duration,
+}
+
+// The scenarios await these on their own test task, never across threads, so the
+// futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Scene {
+    /// The emulator running the pod.
+    fn kubelet(&self) -> &Kubelet;
+    /// The scenario's time scale (0.1: a 10 s period takes 1 s).
+    fn scale(&self) -> f64;
+    /// The containers' last output, for failure messages.
+    fn output(&self) -> String;
+    /// Where WordPress is polled from outside the pod, and the page polled.
+    fn wordpress_page(&self) -> (SocketAddr, &'static str);
+
+    fn timeline(&self) -> &Arc<Timeline> {
+        self.kubelet().timeline()
+    }
+
+    /// Emulated seconds → real time.
+    fn emulated(&self, seconds: f64) -> Duration {
+        Duration::from_secs_f64(seconds * self.scale())
+    }
+
+    /// Panics with `message`, the timeline and the containers' last output.
+    fn fail(&self, message: &str) -> ! {
+        panic!(
+            "{message}\n--- timeline ---\n{}{}",
+            self.timeline().render(true),
+            self.output()
+        )
+    }
+
+    fn ok<T>(&self, result: Result<T, String>) -> T {
+        result.unwrap_or_else(|e| self.fail(&e))
+    }
+
+    fn check(&self, condition: bool, message: &str) {
+        if !condition {
+            self.fail(message);
+        }
+    }
+
+    /// Lets `seconds` of emulated time pass.
+    async fn pass(&self, seconds: f64) {
+        tokio::time::sleep(self.emulated(seconds)).await;
+    }
+
+    /// Waits for the first event after `since` that `matches`; its time.
+    async fn wait_event(
+        &self,
+        since: Duration,
+        limit: Duration,
+        what: &str,
+        matches: impl Fn(&EventKind) -> bool,
+    ) -> Duration {
+        let (timeline, matches) = (self.timeline(), &matches);
+        let found = wait::until(limit, Duration::from_millis(20), move || async move {
+            timeline.first_after(since, matches).map(|event| event.at)
+        })
+        .await;
+        found.unwrap_or_else(|| self.fail(&format!("{what}: not within {limit:?}")))
+    }
+
+    /// Polls WordPress until it answers `status`; when it did.
+    async fn wait_wordpress(&self, status: u16, limit: Duration) -> Result<Duration, String> {
+        let (addr, page) = self.wordpress_page();
+        wait::answers(addr, page, status, limit, Duration::from_millis(100))
+            .await
+            .map(|_| self.timeline().now())
+            .map_err(|e| format!("WordPress: {e}"))
+    }
+
+    /// The restart that heals a broken WordPress, after `since`: a failed liveness
+    /// probe, the kill, the restarted pod ready; each waited for at most `limit`.
+    async fn wait_restart_heals(&self, since: Duration, limit: Duration) -> Healed {
+        let what = "a failed liveness probe";
+        let first_failure = self
+            .wait_event(since, limit, what, probe_failed(ProbeKind::Liveness))
+            .await;
+        let kill = self.wait_event(since, limit, "the kill", killing).await;
+        let healthy = self
+            .wait_event(
+                kill,
+                limit,
+                "the restarted pod ready",
+                result_changed(ProbeKind::Readiness, ProbeResult::Success),
+            )
+            .await;
+        Healed {
+            first_failure,
+            kill,
+            healthy,
+        }
+    }
+
+    /// Exactly one kill and one restart of WordPress since `since`, and the pod ready
+    /// now; the counts.
+    fn check_one_restart(&self, since: Duration) -> (usize, u32) {
+        let kills = self.timeline().count_after(since, killing);
+        let restarts = self.kubelet().restarts();
+        self.check(
+            kills == 1 && restarts == 1,
+            &format!("expected exactly one restart, got {kills} kills and {restarts} restarts"),
+        );
+        self.check(self.kubelet().ready(), "the pod is not ready at the end");
+        (kills, restarts)
+    }
+
+    /// No probe erred (a body-read error, which the kubelet discards) all along:
+    /// the sidecar always answered.
+    fn check_no_discarded(&self, why: &str) {
+        self.check(
+            self.timeline().count_after(Duration::ZERO, discarded) == 0,
+            &format!("a probe to the sidecar errored: {why}"),
+        );
+    }
+}
+
+/// Matchers for `Timeline::first_after` / `count_after`; without `_of`, of WordPress.
+pub fn probe_failed(kind: ProbeKind) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Probe { probe, outcome: Outcome::Failure, container, .. } if *probe == kind && container.is(WORDPRESS))
+}
+
+pub fn killing(e: &EventKind) -> bool {
+    killing_of(WORDPRESS)(e)
+}
+
+pub fn killing_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Killing { container, .. } if container.is(name))
+}
+
+/// A restarted instance (not the first) started.
+pub fn started(e: &EventKind) -> bool {
+    started_of(WORDPRESS)(e)
+}
+
+pub fn started_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Started { container } if container.is(name) && container.instance > 0)
+}
+
+pub fn exited_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Exited { container } if container.is(name))
+}
+
+pub fn result_changed(kind: ProbeKind, to: ProbeResult) -> impl Fn(&EventKind) -> bool {
+    move |e| matches!(e, EventKind::Result { probe, to: t, container, .. } if *probe == kind && *t == to && container.is(WORDPRESS))
+}
+
+pub fn discarded(e: &EventKind) -> bool {
+    matches!(
+        e,
+        EventKind::Probe {
+            outcome: Outcome::Discarded,
+            ..
+        }
+    )
+}
+
+/// `a → b` in emulated seconds, for reports.
+pub fn span(timeline: &Timeline, from: Duration, to: Duration) -> String {
+    let real = to.saturating_sub(from);
+    format!(
+        "{:.2}s real = {:.0}s emulated",
+        real.as_secs_f64(),
+        timeline.emulated(real)
+    )
+}
