@@ -40,6 +40,17 @@ pub async fn get(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<Response, String> {
+    get_within(addr, path, headers, TIMEOUT).await
+}
+
+/// [`get`] with a limit of the caller's (a request meant to hold a server's worker
+/// for a while).
+pub async fn get_within(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    limit: Duration,
+) -> Result<Response, String> {
     let started = Instant::now();
     let exchange = async {
         let mut stream = TcpStream::connect(addr)
@@ -68,9 +79,9 @@ pub async fn get(
             elapsed: started.elapsed(),
         })
     };
-    tokio::time::timeout(TIMEOUT, exchange)
+    tokio::time::timeout(limit, exchange)
         .await
-        .unwrap_or_else(|_| Err(format!("GET {path} on {addr}: no answer in {TIMEOUT:?}")))
+        .unwrap_or_else(|_| Err(format!("GET {path} on {addr}: no answer in {limit:?}")))
 }
 
 /// Status and body, for the scenarios' checks.

@@ -8,6 +8,7 @@
 //! [`Scene::wordpress_page`]); the rest is the same for every stage.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ use crate::wait;
 pub struct Healed {
     pub first_failure: Duration,
     pub kill: Duration,
+    /// The new instance started.
+    pub restarted: Duration,
     pub healthy: Duration,
 }
 
@@ -103,9 +106,12 @@ pub trait Scene {
             .wait_event(since, limit, what, probe_failed(ProbeKind::Liveness))
             .await;
         let kill = self.wait_event(since, limit, "the kill", killing).await;
+        let restarted = self
+            .wait_event(kill, limit, "the new container", started)
+            .await;
         let healthy = self
             .wait_event(
-                kill,
+                restarted,
                 limit,
                 "the restarted pod ready",
                 result_changed(ProbeKind::Readiness, ProbeResult::Success),
@@ -114,8 +120,59 @@ pub trait Scene {
         Healed {
             first_failure,
             kill,
+            restarted,
             healthy,
         }
+    }
+
+    /// Waits for WordPress's readiness to turn `to` after `since`; when it did.
+    async fn wait_readiness(
+        &self,
+        since: Duration,
+        to: ProbeResult,
+        limit: Duration,
+        what: &str,
+    ) -> Duration {
+        let turned = result_changed(ProbeKind::Readiness, to);
+        self.wait_event(since, limit, what, turned).await
+    }
+
+    /// Waits until the pod is ready; how long that took (real time).
+    async fn wait_ready(&self, limit: Duration, what: &str) -> Duration {
+        let ready = self.kubelet().wait_until(limit, what, Kubelet::ready).await;
+        self.ok(ready)
+    }
+
+    /// Waits until the file at `path` holds exactly `bytes` (a restored golden copy).
+    async fn wait_file_is(&self, path: &Path, bytes: &[u8], limit: Duration, what: &str) {
+        let same = wait::until(limit, Duration::from_millis(20), move || async move {
+            (std::fs::read(path).ok().as_deref() == Some(bytes)).then_some(())
+        })
+        .await;
+        if same.is_none() {
+            self.fail(&format!("{what}: not within {limit:?}"));
+        }
+    }
+
+    /// Healed without a restart since `since`: no kill, no restart, and liveness
+    /// never reached its failure threshold.
+    fn check_no_restart(&self, since: Duration, why: &str) {
+        let timeline = self.timeline();
+        let (kills, restarts) = (
+            timeline.count_after(since, killing),
+            self.kubelet().restarts(),
+        );
+        self.check(
+            kills == 0 && restarts == 0,
+            &format!("{why}: got {kills} kills and {restarts} restarts"),
+        );
+        self.check(
+            timeline.count_after(
+                since,
+                result_changed(ProbeKind::Liveness, ProbeResult::Failure),
+            ) == 0,
+            &format!("{why}: liveness reached its failure threshold"),
+        );
     }
 
     /// Exactly one kill and one restart of WordPress since `since`, and the pod ready

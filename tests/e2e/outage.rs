@@ -59,11 +59,11 @@ async fn a_database_outage_fails_readiness_and_restarts_nothing() {
     let stopped = stage.kubelet.mark("database stopped");
     let wordpress_error = stage.ok(stage.wait_wordpress(500, Duration::from_secs(10)).await);
     let not_ready = stage
-        .wait_event(
+        .wait_readiness(
             down,
+            ProbeResult::Failure,
             Duration::from_secs(10),
             "readiness failing in the outage",
-            result_changed(ProbeKind::Readiness, ProbeResult::Failure),
         )
         .await;
     // Hold the outage for a minute of emulated time.
@@ -76,11 +76,11 @@ async fn a_database_outage_fails_readiness_and_restarts_nothing() {
         .mark("wpenv.sh db-start: the database is back");
     stage.ok(stage.env.db_start());
     let ready = stage
-        .wait_event(
+        .wait_readiness(
             up,
+            ProbeResult::Success,
             Duration::from_secs(15),
             "ready again after the outage",
-            result_changed(ProbeKind::Readiness, ProbeResult::Success),
         )
         .await;
     stage.ok(stage.wait_wordpress(200, Duration::from_secs(5)).await);

@@ -20,8 +20,8 @@ use crate::sidecar::Sidecar;
 use crate::support::{repo, Layout, PhpContainer, WpEnv};
 
 pub use testkit::fixtures::{
-    article_container, article_pod, scale, MANIFEST, SED_DB_HOST_HOGE, SIDECAR, SIDECAR_PORT,
-    WORDPRESS as CONTAINER,
+    article_container, article_pod, scale, DB_HOST_HOGE, MANIFEST, SED_DB_HOST_HOGE, SIDECAR,
+    SIDECAR_PORT, WORDPRESS as CONTAINER,
 };
 pub use testkit::scene::*;
 

@@ -28,7 +28,8 @@ use crate::pod::runtime::{PodmanContainer, RunSpec};
 use crate::wpenv::{free_port, repo, Layout, WpEnv};
 
 pub use crate::fixtures::{
-    scale, GOLDEN, MANIFEST, SED_DB_HOST_HOGE, SIDECAR, SIDECAR_PORT, WORDPRESS, WORDPRESS_PORT,
+    scale, DB_HOST_HOGE, DB_HOST_TEMPLATE, GOLDEN, MANIFEST, SED_DB_HOST_HOGE, SIDECAR,
+    SIDECAR_PORT, WORDPRESS, WORDPRESS_PORT,
 };
 pub use crate::scene::*;
 
