@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::fixtures::WORDPRESS;
+use crate::fixtures::{SIDECAR, WORDPRESS};
 use crate::kubelet::{EventKind, Kubelet, Outcome, ProbeKind, ProbeResult, Timeline};
 use crate::wait;
 
@@ -137,10 +137,20 @@ pub trait Scene {
         self.wait_event(since, limit, what, turned).await
     }
 
+    /// Waits until `condition` holds of the emulator; how long that took (real time).
+    async fn wait_until(
+        &self,
+        limit: Duration,
+        what: &str,
+        condition: impl Fn(&Kubelet) -> bool,
+    ) -> Duration {
+        let held = self.kubelet().wait_until(limit, what, condition).await;
+        self.ok(held)
+    }
+
     /// Waits until the pod is ready; how long that took (real time).
     async fn wait_ready(&self, limit: Duration, what: &str) -> Duration {
-        let ready = self.kubelet().wait_until(limit, what, Kubelet::ready).await;
-        self.ok(ready)
+        self.wait_until(limit, what, Kubelet::ready).await
     }
 
     /// Waits until the file at `path` holds exactly `bytes` (a restored golden copy).
@@ -186,6 +196,22 @@ pub trait Scene {
         );
         self.check(self.kubelet().ready(), "the pod is not ready at the end");
         (kills, restarts)
+    }
+
+    /// Only the sidecar was restarted since `since`, once: WordPress was neither
+    /// killed nor restarted (`why` says what happened to the sidecar).
+    fn check_only_the_sidecar_restarted(&self, since: Duration, why: &str) {
+        let kills = self.timeline().count_after(since, killing);
+        let restarts = self.kubelet().restarts();
+        self.check(
+            kills == 0 && restarts == 0,
+            &format!("WordPress was killed {kills} and restarted {restarts} times {why}"),
+        );
+        let sidecar = self.kubelet().restarts_of(SIDECAR);
+        self.check(
+            sidecar == 1,
+            &format!("the sidecar was restarted {sidecar} times {why}, not once"),
+        );
     }
 
     /// No probe erred (a body-read error, which the kubelet discards) all along:

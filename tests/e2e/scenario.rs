@@ -102,6 +102,23 @@ impl Stage {
         stage
     }
 
+    /// Waits for the restart loop to stop at the breaker: `max_restarts` restarts of
+    /// WordPress, then `/livez` passing again (the breaker holds the drift's
+    /// failures); `/livez?verbose`'s body.
+    pub async fn wait_breaker(&self, max_restarts: u32) -> String {
+        self.wait_until(
+            Duration::from_secs(60),
+            "the restarts before the breaker",
+            |k| k.restarts() >= max_restarts,
+        )
+        .await;
+        let body = self
+            .sidecar
+            .wait_for("/livez?verbose", 200, Duration::from_secs(15))
+            .await;
+        self.ok(body)
+    }
+
     /// Stops the emulator, prints the timeline, stops the sidecar and the environment.
     pub async fn finish(self, title: &str) -> Arc<Timeline> {
         let Stage {

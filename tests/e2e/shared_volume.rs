@@ -35,19 +35,8 @@ async fn restart_policy_on_a_shared_volume_trips_the_breaker() {
         .kubelet
         .mark("sed -i: DB_HOST -> 'hoge' (the file survives restarts)");
     stage.env.sed(SED_DB_HOST_HOGE);
-    let limit = Duration::from_secs(60);
-    let nth_restart = stage
-        .kubelet
-        .wait_until(limit, "the restarts before the breaker", |k| {
-            k.restarts() >= MAX_RESTARTS
-        })
-        .await;
-    stage.ok(nth_restart);
+    let body = stage.wait_breaker(MAX_RESTARTS).await;
     let tripped = stage.kubelet.mark(format!("{MAX_RESTARTS} restarts done"));
-    let body = stage.ok(stage
-        .sidecar
-        .wait_for("/livez?verbose", 200, Duration::from_secs(15))
-        .await);
     stage.check(
         body.to_lowercase().contains("breaker"),
         &format!("/livez?verbose does not mention the breaker: {body}"),
