@@ -27,12 +27,14 @@ use std::time::{Duration, Instant};
 
 use testkit::fixtures;
 use testkit::kubelet::manifest::read_pod;
-use testkit::kubelet::{EventKind, Outcome, ProbeKind, ProbeResult, Timeline};
+use testkit::kubelet::{EventKind, ProbeKind, ProbeResult, Timeline};
 use testkit::pod::runtime::PodmanContainer;
 use testkit::pod::stage::{
-    Scene, Setup, Stage, GOLDEN, MANIFEST, SED_DB_HOST_HOGE, SIDECAR, WORDPRESS,
+    killing, probe_failed, result_changed, started, Scene, Setup, Stage, DB_HOST_HOGE, GOLDEN,
+    MANIFEST, SED_DB_HOST_HOGE, SIDECAR, WORDPRESS,
 };
 use testkit::wpenv::{repo, Layout};
+use testkit::{report, wait};
 
 fn scale() -> f64 {
     std::env::var("WP_SENTINEL_DEMO_SCALE")
@@ -49,19 +51,13 @@ fn state_root() -> PathBuf {
         .join("pod")
 }
 
-/// `edit -> at` in emulated and real seconds.
-fn span(timeline: &Timeline, edit: Duration, at: Option<Duration>) -> String {
-    match at {
-        Some(at) => {
-            let real = at.saturating_sub(edit);
-            format!(
-                "{:>6.1}s emulated ({:.2}s real)",
-                timeline.emulated(real),
-                real.as_secs_f64()
-            )
-        }
-        None => "never".to_string(),
-    }
+/// The time of the first event after `since` that `matches`, if any yet.
+fn first(
+    timeline: &Timeline,
+    since: Duration,
+    matches: impl Fn(&EventKind) -> bool,
+) -> Option<Duration> {
+    timeline.first_after(since, matches).map(|e| e.at)
 }
 
 /// Every instance's container id so far, the running one last.
@@ -104,7 +100,6 @@ fn print_ids(name: &str, ids: &[(u32, String)]) {
 /// Apache's access log (the containers' output): requests by path and user agent.
 fn print_requests(output: &str) {
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
-    let mut total = 0;
     for line in output.lines() {
         let Some((_, rest)) = line.split_once("\"GET ") else {
             continue;
@@ -120,49 +115,13 @@ fn print_requests(output: &str) {
         } else {
             "other"
         };
-        total += 1;
         *by.entry(format!("GET {path}  ({who}, {agent})"))
             .or_default() += 1;
     }
-    println!("  requests Apache served in the pod's life (its access log): {total}");
-    for (what, count) in by {
-        println!("    {count:>5}  {what}");
-    }
-}
-
-fn print_probes(timeline: &Timeline) {
-    let counters = timeline.counters();
-    println!(
-        "  WordPress's probes: startup {}, liveness {}, readiness {} ({} HTTP requests)",
-        counters.probes[ProbeKind::Startup.index()],
-        counters.probes[ProbeKind::Liveness.index()],
-        counters.probes[ProbeKind::Readiness.index()],
-        counters.http_requests
+    report::print_requests(
+        "requests Apache served in the pod's life (its access log)",
+        &by,
     );
-}
-
-fn liveness_failed(e: &EventKind) -> bool {
-    matches!(
-        e,
-        EventKind::Probe {
-            probe: ProbeKind::Liveness,
-            outcome: Outcome::Failure,
-            container,
-            ..
-        } if container.is(WORDPRESS)
-    )
-}
-
-fn ready_again(e: &EventKind) -> bool {
-    matches!(
-        e,
-        EventKind::Result {
-            probe: ProbeKind::Readiness,
-            to: ProbeResult::Success,
-            container,
-            ..
-        } if container.is(WORDPRESS)
-    )
 }
 
 /// Act 1: the manifests' pod, the edit on the shared docroot, healed by `restore`.
@@ -173,18 +132,7 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
     );
     let pod = read_pod(&repo().join(MANIFEST))?;
     let container = pod.container(WORDPRESS).ok_or("no wordpress container")?;
-    println!("the WordPress container's probes, read from {MANIFEST}:");
-    for probe in &container.probes {
-        println!(
-            "  {:<9} GET :{}{}  period {}s, timeout {}s, failureThreshold {}",
-            probe.kind.as_str(),
-            probe.http.port,
-            probe.http.path,
-            probe.period_seconds,
-            probe.timeout_seconds,
-            probe.failure_threshold
-        );
-    }
+    report::print_probes_of(container, MANIFEST);
     println!("starting the pod (database, podman pod, volumes, containers) ...");
     let mut setup = Setup::new("demo_restore", scale, Layout::SharedVolume);
     setup.root = Some(state_root());
@@ -201,19 +149,18 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
         .kubelet
         .mark("podman exec wordpress sed -i \"s/.../'hoge'/\" wp-config.php  (DB_HOST = 'hoge', shared volume)");
     stage.exec_sed(SED_DB_HOST_HOGE);
-    let waited = Instant::now();
-    let mut restored = None;
-    while waited.elapsed() < Duration::from_secs(15) {
-        if std::fs::read(&file).ok().as_ref() == Some(&golden) {
-            restored = Some(
-                stage
-                    .kubelet
-                    .mark("wp-config.php equals the golden copy again (written by wp-sentinel)"),
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (file, golden) = (&file, &golden);
+    let restored = wait::until(
+        Duration::from_secs(15),
+        Duration::from_millis(20),
+        move || async move { (std::fs::read(file).ok().as_ref() == Some(golden)).then_some(()) },
+    )
+    .await
+    .map(|()| {
+        stage
+            .kubelet
+            .mark("wp-config.php equals the golden copy again (written by wp-sentinel)")
+    });
     let serving = stage
         .wait_wordpress(200, Duration::from_secs(15))
         .await
@@ -224,7 +171,7 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
     stage.pass(30.0).await;
 
     let timeline = stage.timeline().clone();
-    let failed = timeline.first_after(edit, liveness_failed).map(|e| e.at);
+    let failed = first(&timeline, edit, probe_failed(ProbeKind::Liveness));
     let wordpress_ids = ids(&stage.wordpress);
     let sidecar_ids = ids(stage.sidecar());
     let output = stage.wordpress.log_tail(usize::MAX);
@@ -232,27 +179,20 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
     let sidecar_restarts = stage.kubelet.restarts_of(SIDECAR);
     let timeline = stage.finish("act 1: timeline").await;
 
-    println!("\nsummary, act 1 (the manifests' pod, restore):");
-    println!(
-        "  edit -> golden copy written back      {}",
-        span(&timeline, edit, restored)
-    );
-    println!(
-        "  edit -> WordPress serves 200          {}",
-        span(&timeline, edit, serving)
-    );
-    println!(
-        "  edit -> first failed liveness probe   {}",
-        span(&timeline, edit, failed)
-    );
-    println!(
-        "  out of the Service after the edit     {:>6.1}s emulated",
-        timeline.emulated(timeline.not_ready_between(edit, timeline.now()))
+    report::print_steps(
+        "summary, act 1 (the manifests' pod, restore)",
+        &timeline,
+        edit,
+        &[
+            ("golden copy written back", restored),
+            ("WordPress serves 200", serving),
+            ("first failed liveness probe", failed),
+        ],
     );
     println!("  restarts: WordPress {restarts}, wp-sentinel {sidecar_restarts}");
     print_ids("wordpress", &wordpress_ids);
     print_ids("wp-sentinel", &sidecar_ids);
-    print_probes(&timeline);
+    report::print_probe_counts(&timeline, "");
     print_requests(&output);
     if restored.is_none() || serving.is_none() || restarts != 0 {
         return Err("act 1: expected the golden copy back, WordPress serving, no restart".into());
@@ -291,9 +231,7 @@ async fn article_pod(scale: f64) -> Result<(), String> {
             .mark("WordPress answers 500: Error establishing a database connection");
     }
     let restarted = stage
-        .wait_event(edit, Duration::from_secs(90), "the restart", |e| {
-            matches!(e, EventKind::Started { container } if container.is(WORDPRESS) && container.instance > 0)
-        })
+        .wait_event(edit, Duration::from_secs(90), "the restart", started)
         .await;
     let serving = stage
         .wait_wordpress(200, Duration::from_secs(60))
@@ -309,46 +247,35 @@ async fn article_pod(scale: f64) -> Result<(), String> {
 
     let fresh = stage.wp_config_in_wordpress().unwrap_or_default();
     let timeline = stage.timeline().clone();
-    let failed = timeline.first_after(edit, liveness_failed).map(|e| e.at);
-    let killed = timeline
-        .first_after(edit, testkit::scene::killing_of(WORDPRESS))
-        .map(|e| e.at);
-    let healthy = timeline.first_after(restarted, ready_again).map(|e| e.at);
+    let failed = first(&timeline, edit, probe_failed(ProbeKind::Liveness));
+    let killed = first(&timeline, edit, killing);
+    let back = result_changed(ProbeKind::Readiness, ProbeResult::Success);
+    let healthy = first(&timeline, restarted, back);
     let wordpress_ids = ids(&stage.wordpress);
     let output = stage.wordpress.log_tail(usize::MAX);
     let restarts = stage.kubelet.restarts();
     let timeline = stage.finish("act 2: timeline").await;
 
-    println!("\nsummary, act 2 (the article's own pod, a restart):");
-    println!(
-        "  edit -> WordPress answers 500         {}",
-        span(&timeline, edit, failing)
-    );
-    println!(
-        "  edit -> first failed liveness probe   {}",
-        span(&timeline, edit, failed)
-    );
-    println!(
-        "  edit -> kubelet kills WordPress       {}",
-        span(&timeline, edit, killed)
-    );
-    println!(
-        "  edit -> new WordPress container       {}",
-        span(&timeline, edit, Some(restarted))
-    );
+    // The article's pod has no readiness probe: "ready again" only when one ran.
+    let mut steps = vec![
+        ("WordPress answers 500", failing),
+        ("first failed liveness probe", failed),
+        ("kubelet kills WordPress", killed),
+        ("new WordPress container", Some(restarted)),
+    ];
     if healthy.is_some() {
-        println!(
-            "  edit -> ready again                   {}",
-            span(&timeline, edit, healthy)
-        );
+        steps.push(("ready again", healthy));
     }
-    println!(
-        "  edit -> WordPress serves 200 again    {}",
-        span(&timeline, edit, serving)
+    steps.push(("WordPress serves 200 again", serving));
+    report::print_steps(
+        "summary, act 2 (the article's own pod, a restart)",
+        &timeline,
+        edit,
+        &steps,
     );
     println!("  restarts: WordPress {restarts}");
     print_ids("wordpress", &wordpress_ids);
-    let kept_edit = fresh.contains("'hoge'");
+    let kept_edit = fresh.contains(DB_HOST_HOGE);
     println!(
         "  the fresh container's wp-config.php: {}",
         if kept_edit {
@@ -357,7 +284,7 @@ async fn article_pod(scale: f64) -> Result<(), String> {
             "written anew from the template"
         }
     );
-    print_probes(&timeline);
+    report::print_probe_counts(&timeline, "");
     print_requests(&output);
     println!(
         "  the article's liveness probe renders WordPress's home page once per period, with a \

@@ -12,7 +12,7 @@
 //!   the timeline, the event matchers).
 //! - [`http`]: the one test HTTP GET client; [`standin`]: a stand-in WordPress.
 //! - [`wait`]: bounded polling; [`fixtures`]: the names and edits the scenarios share
-//!   (the `DB_HOST=hoge` edit, the article's pod).
+//!   (the `DB_HOST=hoge` edit, the article's pod); [`report`]: what the demos print.
 //!
 //! The kit never links the sidecar's own crate: the tests that need its library (and
 //! its binary, `CARGO_BIN_EXE_wp-sentinel`) pass what it needs in.
@@ -21,6 +21,7 @@ pub mod fixtures;
 pub mod http;
 pub mod kubelet;
 pub mod pod;
+pub mod report;
 pub mod scene;
 pub mod sidecar;
 pub mod standin;

@@ -81,11 +81,7 @@ pub trait Scene {
         what: &str,
         matches: impl Fn(&EventKind) -> bool,
     ) -> Duration {
-        let (timeline, matches) = (self.timeline(), &matches);
-        let found = wait::until(limit, Duration::from_millis(20), move || async move {
-            timeline.first_after(since, matches).map(|event| event.at)
-        })
-        .await;
+        let found = wait::event(self.timeline(), since, limit, matches).await;
         found.unwrap_or_else(|| self.fail(&format!("{what}: not within {limit:?}")))
     }
 

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::http;
+use crate::kubelet::{EventKind, Timeline};
 
 /// Calls `look` every `every` until it gives `Some`, for at most `limit` (it is
 /// called at least once); `None` when the limit passed.
@@ -26,6 +27,21 @@ where
         }
         tokio::time::sleep(every).await;
     }
+}
+
+/// The time of the first event after `since` that `matches`, polled every 20 ms;
+/// `None` after `limit`.
+pub async fn event(
+    timeline: &Timeline,
+    since: Duration,
+    limit: Duration,
+    matches: impl Fn(&EventKind) -> bool,
+) -> Option<Duration> {
+    let matches = &matches;
+    until(limit, Duration::from_millis(20), move || async move {
+        timeline.first_after(since, matches).map(|event| event.at)
+    })
+    .await
 }
 
 /// Whether `probe` turns true within `limit` (polled every 50 ms).
