@@ -7,14 +7,10 @@ use std::time::Duration;
 
 use crate::kubelet::{ProbeKind, ProbeResult};
 use crate::scenario::*;
-use crate::support::Layout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn db_host_hoge_fails_livez_and_one_restart_heals_it() {
-    let stage = Stage::start("article", scale(0.1), false, Layout::ContainerLayer, |_| {
-        Vec::new()
-    })
-    .await;
+    let stage = Stage::plain("article", scale(0.1)).await;
     let timeline = stage.timeline().clone();
     stage.pass(20.0).await;
     stage.check(

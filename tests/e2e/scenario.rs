@@ -102,6 +102,23 @@ impl Stage {
         stage
     }
 
+    /// The plain stage: the machine's MariaDB, the docroot in the container's layer,
+    /// the sidecar with the scenario defaults.
+    pub async fn plain(name: &str, scale: f64) -> Stage {
+        Stage::start(name, scale, false, Layout::ContainerLayer, |_| Vec::new()).await
+    }
+
+    /// The sidecar's `/readyz` answers 503 and the pod is out of the Service: the
+    /// drift is still there (`why`).
+    pub async fn check_unready(&self, why: &str) {
+        let (readyz, _) = self.sidecar.get("/readyz").await;
+        self.check(readyz == 503, &format!("/readyz answers {readyz}: {why}"));
+        self.check(
+            !self.kubelet.ready(),
+            &format!("the pod is in the Service: {why}"),
+        );
+    }
+
     /// Waits for the restart loop to stop at the breaker: `max_restarts` restarts of
     /// WordPress, then `/livez` passing again (the breaker holds the drift's
     /// failures); `/livez?verbose`'s body.

@@ -9,14 +9,11 @@ use std::time::Duration;
 
 use crate::kubelet::ProbeResult;
 use crate::scenario::*;
-use crate::support::{http_get, Layout};
+use crate::support::http_get;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn db_name_of_another_database_is_caught_and_healed() {
-    let stage = Stage::start("dbname", scale(0.1), false, Layout::ContainerLayer, |_| {
-        Vec::new()
-    })
-    .await;
+    let stage = Stage::plain("dbname", scale(0.1)).await;
     stage.pass(20.0).await;
 
     let other = stage.env.var("WPENV_DB_OTHER_NAME");

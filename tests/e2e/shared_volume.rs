@@ -51,12 +51,7 @@ async fn restart_policy_on_a_shared_volume_trips_the_breaker() {
         restarts == MAX_RESTARTS,
         &format!("expected the loop to stop after {MAX_RESTARTS} restarts, got {restarts}"),
     );
-    let (readyz, _) = stage.sidecar.get("/readyz").await;
-    stage.check(
-        readyz == 503,
-        &format!("/readyz answers {readyz} with the drift still there"),
-    );
-    stage.check(!stage.kubelet.ready(), "the drifted pod is in the Service");
+    stage.check_unready("the drift is still there").await;
     stage.check(
         std::fs::read_to_string(stage.env.wp_config())
             .map(|text| text.contains(DB_HOST_HOGE))

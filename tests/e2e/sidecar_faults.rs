@@ -52,14 +52,7 @@ fn the_manifest_restarts_a_hung_sidecar_before_wordpress_gives_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_sidecar_is_restarted_and_wordpress_is_not() {
-    let stage = Stage::start(
-        "sidecar_kill",
-        scale(0.1),
-        false,
-        Layout::ContainerLayer,
-        |_| Vec::new(),
-    )
-    .await;
+    let stage = Stage::plain("sidecar_kill", scale(0.1)).await;
     stage.pass(20.0).await;
     let kill = stage.kubelet.mark("kill -KILL wp-sentinel");
     stage.ok(stage.sidecar.send("KILL"));
@@ -91,14 +84,7 @@ async fn a_killed_sidecar_is_restarted_and_wordpress_is_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_sidecar_is_restarted_and_wordpress_is_not() {
     let (bound, tolerated) = sidecar_bounds(&manifest_pod());
-    let stage = Stage::start(
-        "sidecar_hang",
-        scale(0.1),
-        false,
-        Layout::ContainerLayer,
-        |_| Vec::new(),
-    )
-    .await;
+    let stage = Stage::plain("sidecar_hang", scale(0.1)).await;
     stage.pass(20.0).await;
     let hang = stage.kubelet.mark("kill -STOP wp-sentinel (hung)");
     stage.ok(stage.sidecar.send("STOP"));
@@ -196,11 +182,9 @@ async fn the_breaker_survives_a_sidecar_restart_mid_episode() {
             stage.kubelet.restarts()
         ),
     );
-    let (readyz, _) = stage.sidecar.get("/readyz").await;
-    stage.check(
-        readyz == 503,
-        "readiness must keep failing while the drift is there",
-    );
+    stage
+        .check_unready("readiness must keep failing while the drift is there")
+        .await;
     let timeline = stage
         .finish("scenario 7c: the sidecar restarted mid-episode")
         .await;
@@ -220,14 +204,7 @@ async fn a_crash_looping_sidecar_restarts_wordpress_at_most_once_per_startup_bud
         .and_then(|c| c.probe(ProbeKind::Startup))
         .expect("WordPress's startup probe");
     let budget = f64::from(startup.failure_threshold * startup.period_seconds);
-    let stage = Stage::start(
-        "sidecar_crashloop",
-        scale(0.05),
-        false,
-        Layout::ContainerLayer,
-        |_| Vec::new(),
-    )
-    .await;
+    let stage = Stage::plain("sidecar_crashloop", scale(0.05)).await;
     stage.pass(20.0).await;
     // Every later start exits 2: its golden copy is gone (a ConfigMap deleted).
     stage

@@ -7,14 +7,10 @@
 use std::time::Duration;
 
 use crate::scenario::*;
-use crate::support::Layout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wedged_wordpress_fails_liveness_and_a_restart_heals_it() {
-    let stage = Stage::start("wedge", scale(0.1), false, Layout::ContainerLayer, |_| {
-        Vec::new()
-    })
-    .await;
+    let stage = Stage::plain("wedge", scale(0.1)).await;
     stage.pass(20.0).await;
 
     let wedge = stage.kubelet.mark("kill -STOP: the PHP server is wedged");
