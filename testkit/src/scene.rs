@@ -33,8 +33,6 @@ pub struct Healed {
 pub trait Scene {
     /// The emulator running the pod.
     fn kubelet(&self) -> &Kubelet;
-    /// The scenario's time scale (0.1: a 10 s period takes 1 s).
-    fn scale(&self) -> f64;
     /// The containers' last output, for failure messages.
     fn output(&self) -> String;
     /// Where WordPress is polled from outside the pod, and the page polled.
@@ -44,9 +42,9 @@ pub trait Scene {
         self.kubelet().timeline()
     }
 
-    /// Emulated seconds → real time.
+    /// Emulated seconds → real time, at the emulator's time scale.
     fn emulated(&self, seconds: f64) -> Duration {
-        Duration::from_secs_f64(seconds * self.scale())
+        Duration::from_secs_f64(seconds * self.timeline().scale())
     }
 
     /// Panics with `message`, the timeline and the containers' last output.

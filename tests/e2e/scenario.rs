@@ -44,7 +44,6 @@ pub struct Stage {
     pub kubelet: Kubelet,
     pub sidecar: Arc<Sidecar>,
     pub env: Arc<WpEnv>,
-    pub scale: f64,
 }
 
 impl Stage {
@@ -88,7 +87,6 @@ impl Stage {
             kubelet,
             sidecar,
             env,
-            scale,
         };
         let ready = stage
             .kubelet
@@ -155,10 +153,6 @@ impl Stage {
 impl Scene for Stage {
     fn kubelet(&self) -> &Kubelet {
         &self.kubelet
-    }
-
-    fn scale(&self) -> f64 {
-        self.scale
     }
 
     fn output(&self) -> String {

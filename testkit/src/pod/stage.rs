@@ -430,14 +430,16 @@ fn ids(container: &PodmanContainer) -> Vec<String> {
 }
 
 impl Scene for Stage {
+    /// `/wp-login.php` through the pod's published port.
+    fn wordpress_page(&self) -> (SocketAddr, &'static str) {
+        (self.wordpress_addr, "/wp-login.php")
+    }
+
     fn kubelet(&self) -> &Kubelet {
         &self.kubelet
     }
 
-    fn scale(&self) -> f64 {
-        self.scale
-    }
-
+    /// Both containers' last lines (podman's log of each).
     fn output(&self) -> String {
         let sidecar = self
             .sidecar
@@ -449,10 +451,5 @@ impl Scene for Stage {
              --- WordPress output (last lines) ---\n{}",
             self.wordpress.log_tail(15)
         )
-    }
-
-    /// `/wp-login.php` through the pod's published port.
-    fn wordpress_page(&self) -> (SocketAddr, &'static str) {
-        (self.wordpress_addr, "/wp-login.php")
     }
 }
