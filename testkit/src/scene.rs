@@ -119,16 +119,19 @@ pub trait Scene {
         }
     }
 
-    /// Waits for WordPress's readiness to turn `to` after `since`; when it did.
-    async fn wait_readiness(
-        &self,
-        since: Duration,
-        to: ProbeResult,
-        limit: Duration,
-        what: &str,
-    ) -> Duration {
-        let turned = result_changed(ProbeKind::Readiness, to);
-        self.wait_event(since, limit, what, turned).await
+    /// Waits for WordPress's readiness to fail after `since` (the pod leaves the
+    /// Service); when it did.
+    async fn wait_unready(&self, since: Duration, limit: Duration) -> Duration {
+        let failed = result_changed(ProbeKind::Readiness, ProbeResult::Failure);
+        self.wait_event(since, limit, "readiness failing", failed)
+            .await
+    }
+
+    /// Waits for WordPress's readiness to pass again after `since`; when it did.
+    async fn wait_ready_again(&self, since: Duration, limit: Duration) -> Duration {
+        let passed = result_changed(ProbeKind::Readiness, ProbeResult::Success);
+        self.wait_event(since, limit, "readiness passing again", passed)
+            .await
     }
 
     /// Waits until `condition` holds of the emulator; how long that took (real time).

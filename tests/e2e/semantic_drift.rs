@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use crate::kubelet::ProbeResult;
 use crate::scenario::*;
 use crate::support::http_get;
 
@@ -46,14 +45,7 @@ async fn db_name_of_another_database_is_caught_and_healed() {
         .kubelet
         .mark("WordPress answers 302 -> /wp-admin/install.php (no error)");
 
-    let not_ready = stage
-        .wait_readiness(
-            edit,
-            ProbeResult::Failure,
-            Duration::from_secs(10),
-            "readiness failing (drift caught)",
-        )
-        .await;
+    let not_ready = stage.wait_unready(edit, Duration::from_secs(10)).await;
     let healed = stage
         .wait_restart_heals(edit, Duration::from_secs(15))
         .await;

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use crate::kubelet::ProbeResult;
 use crate::stage::*;
 use crate::support::Layout;
 
@@ -18,14 +17,7 @@ async fn database_outage_makes_the_pod_unready_and_restarts_nothing() {
 
     let down = stage.kubelet.mark("the scenario's own mariadbd stopped");
     stage.ok(stage.env.db_stop());
-    let unready = stage
-        .wait_readiness(
-            down,
-            ProbeResult::Failure,
-            Duration::from_secs(30),
-            "readiness failing",
-        )
-        .await;
+    let unready = stage.wait_unready(down, Duration::from_secs(30)).await;
     stage.check(!stage.kubelet.ready(), "the pod stayed in the Service");
     // Longer than three liveness periods and the kill that would follow.
     stage.pass(60.0).await;
