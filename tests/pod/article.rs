@@ -16,7 +16,8 @@
 
 use std::time::Duration;
 
-use testkit::fixtures::article_pod;
+// Re-exported: other scenarios take the article's pod from here too.
+pub use testkit::fixtures::article_pod;
 
 use crate::kubelet::EventKind;
 use crate::stage::*;
