@@ -185,8 +185,8 @@ async fn run() -> Result<(), String> {
     for request in &requests {
         let path = request.uri.split('?').next().unwrap_or("").to_string();
         let who = match path.as_str() {
-            "/wp-login.php" => "the sidecar's checks",
-            "/wp-includes/version.php" => "wpenv.sh waiting for PHP to start",
+            "/wp-login.php" => "the sidecar's deep check",
+            "/wp-includes/version.php" => "the sidecar's light check, and wpenv.sh's start",
             _ if request.uri.contains("demo=check") => "this demo's own checks",
             _ => "other",
         };
