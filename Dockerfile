@@ -49,9 +49,12 @@ RUN case "${TARGETARCH}" in \
 
 # Dependencies first, in their own layer: it is rebuilt only when Cargo.toml or
 # Cargo.lock change. The placeholder sources only let cargo resolve the targets
-# that Cargo.toml declares (the binary, the library and the `probe` bench).
+# that Cargo.toml declares (the binary, the library and the `probe` bench). The
+# workspace's dev-only test kit is never built here; cargo only reads its manifest.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src benches \
+COPY testkit/Cargo.toml ./testkit/Cargo.toml
+RUN mkdir -p src benches testkit/src \
+ && touch testkit/src/lib.rs \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
  && echo 'fn main() {}' > benches/probe.rs \

@@ -15,30 +15,20 @@
 //! `WP_SENTINEL_BIN` names the sidecar binary (default: beside this example's
 //! directory); `WP_SENTINEL_DEMO_DIR` the state directory (default `target/demo`).
 
-#[allow(dead_code)]
-#[path = "../tests/e2e/kubelet.rs"]
-mod kubelet;
-#[allow(dead_code)]
-#[path = "../tests/e2e/sidecar.rs"]
-mod sidecar;
-#[allow(dead_code)]
-#[path = "../tests/e2e/support.rs"]
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kubelet::manifest::read_pod;
-use kubelet::{
-    ContainerRuntime, EventKind, Kubelet, Options, Outcome, ProbeKind, ProbeResult, Timeline,
+use testkit::fixtures::{
+    MANIFEST, SED_DB_HOST_HOGE, SIDECAR, SIDECAR_PORT, WORDPRESS, WORDPRESS_PORT,
 };
-use sidecar::Sidecar;
-use support::{http_get, repo, Layout, PhpContainer, WpEnv};
-
-const MANIFEST: &str = "k8s/base/deployment.yaml";
-const SED_DB_HOST_HOGE: &str = "s/getenv_docker('WORDPRESS_DB_HOST', 'mysql')/'hoge'/";
+use testkit::kubelet::manifest::read_pod;
+use testkit::kubelet::{ContainerRuntime, Kubelet, Options, ProbeKind, ProbeResult};
+use testkit::scene::{self, killing, probe_failed, result_changed};
+use testkit::sidecar::Sidecar;
+use testkit::wpenv::{repo, Layout, PhpContainer, WpEnv};
+use testkit::{report, wait};
 
 fn sidecar_binary() -> PathBuf {
     std::env::var_os("WP_SENTINEL_BIN")
@@ -62,32 +52,13 @@ fn scale() -> f64 {
         .unwrap_or(0.1)
 }
 
-/// Waits for an event after `since`; its time, or `None` after `limit`.
-async fn wait_event(
-    timeline: &Timeline,
-    since: Duration,
-    limit: Duration,
-    matches: impl Fn(&EventKind) -> bool,
-) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if let Some(event) = timeline.first_after(since, &matches) {
-            return Some(event.at);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
-}
-
+/// Polls WordPress's home page (a query PHP's log tells apart) until it answers
+/// `status`.
 async fn wait_wordpress(env: &WpEnv, status: u16, limit: Duration) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if matches!(http_get(env.php_addr(), "/?demo=check").await, Ok((s, _)) if s == status) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
+    let every = Duration::from_millis(100);
+    wait::answers(env.php_addr(), "/?demo=check", status, limit, every)
+        .await
+        .is_ok()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -112,7 +83,7 @@ async fn run() -> Result<(), String> {
     let binary = sidecar_binary();
     let pod = read_pod(&repo().join(MANIFEST))?;
     let container = pod
-        .container("wordpress")
+        .container(WORDPRESS)
         .cloned()
         .ok_or("no wordpress container in the manifest")?;
     let root = std::env::var_os("WP_SENTINEL_DEMO_DIR")
@@ -141,27 +112,22 @@ async fn run() -> Result<(), String> {
         sidecar.addr,
         sidecar.log.display()
     );
-    println!("the WordPress container's probes, read from {MANIFEST}:");
-    for probe in &container.probes {
-        println!(
-            "  {:<9} GET :{}{}  period {}s, timeout {}s, failureThreshold {}",
-            probe.kind.as_str(),
-            probe.http.port,
-            probe.http.path,
-            probe.period_seconds,
-            probe.timeout_seconds,
-            probe.failure_threshold
-        );
-    }
+    report::print_probes_of(&container, MANIFEST);
 
     let log_start = env.php_log_len();
-    let options = Options::new(scale, vec![(9090, sidecar.addr), (80, env.php_addr())]);
+    let options = Options::new(
+        scale,
+        vec![
+            (SIDECAR_PORT, sidecar.addr),
+            (WORDPRESS_PORT, env.php_addr()),
+        ],
+    );
     let wordpress: Arc<dyn ContainerRuntime> = Arc::new(PhpContainer {
         env: env.clone(),
         layout: Layout::ContainerLayer,
     });
     let runtimes: Vec<(&str, Arc<dyn ContainerRuntime>)> =
-        vec![("wp-sentinel", sidecar.clone()), ("wordpress", wordpress)];
+        vec![(SIDECAR, sidecar.clone()), (WORDPRESS, wordpress)];
     let kubelet = Kubelet::start(&pod, options.clone(), runtimes)?;
     let timeline = kubelet.timeline().clone();
     kubelet
@@ -175,44 +141,12 @@ async fn run() -> Result<(), String> {
         kubelet.mark("WordPress answers 500: Error establishing a database connection");
     }
     let long = Duration::from_secs(30);
-    let failed = wait_event(&timeline, edit, long, |e| {
-        matches!(
-            e,
-            EventKind::Probe {
-                probe: ProbeKind::Liveness,
-                outcome: Outcome::Failure,
-                container,
-                ..
-            } if container.is("wordpress")
-        )
-    })
-    .await;
-    let killed = wait_event(
-        &timeline,
-        edit,
-        long,
-        |e| matches!(e, EventKind::Killing { container, .. } if container.is("wordpress")),
-    )
-    .await;
-    let started = wait_event(&timeline, edit, long, |e| {
-        matches!(e, EventKind::Started { container } if container.is("wordpress") && container.instance > 0)
-    })
-    .await;
+    let failed = wait::event(&timeline, edit, long, probe_failed(ProbeKind::Liveness)).await;
+    let killed = wait::event(&timeline, edit, long, killing).await;
+    let started = wait::event(&timeline, edit, long, scene::started).await;
+    let back = result_changed(ProbeKind::Readiness, ProbeResult::Success);
     let healthy = match started {
-        Some(at) => {
-            wait_event(&timeline, at, long, |e| {
-                matches!(
-                    e,
-                    EventKind::Result {
-                        probe: ProbeKind::Readiness,
-                        to: ProbeResult::Success,
-                        container,
-                        ..
-                    } if container.is("wordpress")
-                )
-            })
-            .await
-        }
+        Some(at) => wait::event(&timeline, at, long, back).await,
         None => None,
     };
     if wait_wordpress(&env, 200, Duration::from_secs(10)).await {
@@ -229,57 +163,39 @@ async fn run() -> Result<(), String> {
         "\ntimeline (a probe line only when its result differs from the probe's previous one):"
     );
     print!("{}", timeline.render(true));
-    let span = |at: Option<Duration>| match at {
-        Some(at) => {
-            let real = at.saturating_sub(edit);
-            format!(
-                "{:>6.1}s emulated ({:.2}s real)",
-                timeline.emulated(real),
-                real.as_secs_f64()
-            )
-        }
-        None => "never".to_string(),
-    };
     let counters = timeline.counters();
-    println!("\nsummary:");
-    println!("  edit -> first failed liveness probe   {}", span(failed));
-    println!("  edit -> kubelet kills WordPress       {}", span(killed));
-    println!("  edit -> new WordPress container       {}", span(started));
-    println!("  edit -> ready again (healthy)         {}", span(healthy));
-    println!(
-        "  out of the Service after the edit      {:>6.1}s emulated",
-        timeline.emulated(timeline.not_ready_between(edit, timeline.now()))
+    report::print_steps(
+        "summary",
+        &timeline,
+        edit,
+        &[
+            ("first failed liveness probe", failed),
+            ("kubelet kills WordPress", killed),
+            ("new WordPress container", started),
+            ("ready again (healthy)", healthy),
+        ],
     );
     println!(
         "  restarts: WordPress {}, wp-sentinel {}",
         counters.restarts,
-        timeline.counters_of("wp-sentinel").restarts
+        timeline.counters_of(SIDECAR).restarts
     );
-    println!(
-        "  WordPress's probes: startup {}, liveness {}, readiness {} ({} HTTP requests, all to the sidecar)",
-        counters.probes[ProbeKind::Startup.index()],
-        counters.probes[ProbeKind::Liveness.index()],
-        counters.probes[ProbeKind::Readiness.index()],
-        counters.http_requests
-    );
+    report::print_probe_counts(&timeline, ", all to the sidecar");
     let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
     for request in &requests {
         let path = request.uri.split('?').next().unwrap_or("").to_string();
         let who = match path.as_str() {
-            "/wp-login.php" => "the sidecar's checks",
-            "/wp-includes/version.php" => "wpenv.sh waiting for PHP to start",
+            "/wp-login.php" => "the sidecar's deep check",
+            "/wp-includes/version.php" => "the sidecar's light check, and wpenv.sh's start",
             _ if request.uri.contains("demo=check") => "this demo's own checks",
             _ => "other",
         };
         *by_path.entry(format!("GET {path}  ({who})")).or_default() += 1;
     }
-    println!(
-        "  requests WordPress received meanwhile (PHP's log): {}",
-        requests.len()
+    report::print_requests(
+        "requests WordPress received meanwhile (PHP's log)",
+        &by_path,
     );
-    for (what, count) in by_path {
-        println!("    {count:>5}  {what}");
-    }
     println!(
         "  the article's setup (liveness GET / every 10 s) renders the home page once per probe;\n  \
          here no probe reaches WordPress: it gets one light request per check interval of the sidecar."

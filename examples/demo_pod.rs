@@ -2,7 +2,7 @@
 //! works: the article's `DB_HOST=hoge` edit in podman pods on this machine, with the
 //! pod tests' harness (`tests/pod`: the images of `scripts/images.sh`, a podman pod
 //! per act, the kubelet emulator of `tests/e2e` with a podman container runtime;
-//! their code is shared through `#[path]`). Two acts, one after the other:
+//! all from the test kit, `testkit`). Two acts, one after the other:
 //!
 //! 1. **The manifests' pod** (`k8s/base/deployment.yaml`): the sidecar image first as
 //!    the native sidecar, WordPress with its probes (all on the sidecar's port), the
@@ -20,38 +20,21 @@
 //! (default 0.2, five times faster than a cluster: podman's restarts need the room)
 //! sets the speed; `WP_SENTINEL_DEMO_DIR` the state directory (default `target/demo`).
 
-#[allow(dead_code)]
-#[path = "../tests/e2e/kubelet.rs"]
-mod kubelet;
-#[allow(dead_code)]
-#[path = "../tests/e2e/support.rs"]
-mod support;
-
-#[allow(dead_code)]
-#[path = "../tests/pod/podman.rs"]
-mod podman;
-#[allow(dead_code)]
-#[path = "../tests/pod/runtime.rs"]
-mod runtime;
-#[allow(dead_code)]
-#[path = "../tests/pod/stage.rs"]
-mod stage;
-
-// Its test is compiled out here, and with it the uses of some of its imports.
-#[allow(dead_code, unused_imports)]
-#[path = "../tests/pod/article.rs"]
-mod article;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use kubelet::manifest::read_pod;
-use kubelet::{EventKind, Outcome, ProbeKind, ProbeResult, Timeline};
-use runtime::PodmanContainer;
-use stage::{Setup, Stage, GOLDEN, MANIFEST, SED_DB_HOST_HOGE, SIDECAR, WORDPRESS};
-use support::{repo, Layout};
+use testkit::fixtures;
+use testkit::kubelet::manifest::read_pod;
+use testkit::kubelet::{EventKind, ProbeKind, ProbeResult, Timeline};
+use testkit::pod::runtime::PodmanContainer;
+use testkit::pod::stage::{
+    killing, probe_failed, result_changed, started, Scene, Setup, Stage, DB_HOST_HOGE, GOLDEN,
+    MANIFEST, SED_DB_HOST_HOGE, SIDECAR, WORDPRESS,
+};
+use testkit::wpenv::{repo, Layout};
+use testkit::{report, wait};
 
 fn scale() -> f64 {
     std::env::var("WP_SENTINEL_DEMO_SCALE")
@@ -68,19 +51,13 @@ fn state_root() -> PathBuf {
         .join("pod")
 }
 
-/// `edit -> at` in emulated and real seconds.
-fn span(timeline: &Timeline, edit: Duration, at: Option<Duration>) -> String {
-    match at {
-        Some(at) => {
-            let real = at.saturating_sub(edit);
-            format!(
-                "{:>6.1}s emulated ({:.2}s real)",
-                timeline.emulated(real),
-                real.as_secs_f64()
-            )
-        }
-        None => "never".to_string(),
-    }
+/// The time of the first event after `since` that `matches`, if any yet.
+fn first(
+    timeline: &Timeline,
+    since: Duration,
+    matches: impl Fn(&EventKind) -> bool,
+) -> Option<Duration> {
+    timeline.first_after(since, matches).map(|e| e.at)
 }
 
 /// Every instance's container id so far, the running one last.
@@ -104,16 +81,16 @@ fn print_ids(name: &str, ids: &[(u32, String)]) {
         [] => println!("  {name}: no container"),
         [(_, only)] => println!(
             "  {name}: container {} kept (not replaced)",
-            runtime::short(only)
+            testkit::pod::runtime::short(only)
         ),
         _ => {
             for pair in ids.windows(2) {
                 println!(
                     "  {name}: container #{} {} -> #{} {} (replaced: the old one and its writable layer removed)",
                     pair[0].0,
-                    runtime::short(&pair[0].1),
+                    testkit::pod::runtime::short(&pair[0].1),
                     pair[1].0,
-                    runtime::short(&pair[1].1)
+                    testkit::pod::runtime::short(&pair[1].1)
                 );
             }
         }
@@ -123,7 +100,6 @@ fn print_ids(name: &str, ids: &[(u32, String)]) {
 /// Apache's access log (the containers' output): requests by path and user agent.
 fn print_requests(output: &str) {
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
-    let mut total = 0;
     for line in output.lines() {
         let Some((_, rest)) = line.split_once("\"GET ") else {
             continue;
@@ -132,56 +108,20 @@ fn print_requests(output: &str) {
         let agent = line.rsplit('"').nth(1).unwrap_or("");
         let who = if agent.starts_with("kube-probe/") {
             "the kubelet's probes"
-        } else if agent.starts_with("wp-sentinel-e2e") {
+        } else if agent.starts_with(testkit::http::USER_AGENT) {
             "this demo's own checks"
         } else if agent.starts_with("wp-sentinel") {
             "the sidecar's checks"
         } else {
             "other"
         };
-        total += 1;
         *by.entry(format!("GET {path}  ({who}, {agent})"))
             .or_default() += 1;
     }
-    println!("  requests Apache served in the pod's life (its access log): {total}");
-    for (what, count) in by {
-        println!("    {count:>5}  {what}");
-    }
-}
-
-fn print_probes(timeline: &Timeline) {
-    let counters = timeline.counters();
-    println!(
-        "  WordPress's probes: startup {}, liveness {}, readiness {} ({} HTTP requests)",
-        counters.probes[ProbeKind::Startup.index()],
-        counters.probes[ProbeKind::Liveness.index()],
-        counters.probes[ProbeKind::Readiness.index()],
-        counters.http_requests
+    report::print_requests(
+        "requests Apache served in the pod's life (its access log)",
+        &by,
     );
-}
-
-fn liveness_failed(e: &EventKind) -> bool {
-    matches!(
-        e,
-        EventKind::Probe {
-            probe: ProbeKind::Liveness,
-            outcome: Outcome::Failure,
-            container,
-            ..
-        } if container.is(WORDPRESS)
-    )
-}
-
-fn ready_again(e: &EventKind) -> bool {
-    matches!(
-        e,
-        EventKind::Result {
-            probe: ProbeKind::Readiness,
-            to: ProbeResult::Success,
-            container,
-            ..
-        } if container.is(WORDPRESS)
-    )
 }
 
 /// Act 1: the manifests' pod, the edit on the shared docroot, healed by `restore`.
@@ -192,18 +132,7 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
     );
     let pod = read_pod(&repo().join(MANIFEST))?;
     let container = pod.container(WORDPRESS).ok_or("no wordpress container")?;
-    println!("the WordPress container's probes, read from {MANIFEST}:");
-    for probe in &container.probes {
-        println!(
-            "  {:<9} GET :{}{}  period {}s, timeout {}s, failureThreshold {}",
-            probe.kind.as_str(),
-            probe.http.port,
-            probe.http.path,
-            probe.period_seconds,
-            probe.timeout_seconds,
-            probe.failure_threshold
-        );
-    }
+    report::print_probes_of(container, MANIFEST);
     println!("starting the pod (database, podman pod, volumes, containers) ...");
     let mut setup = Setup::new("demo_restore", scale, Layout::SharedVolume);
     setup.root = Some(state_root());
@@ -220,19 +149,18 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
         .kubelet
         .mark("podman exec wordpress sed -i \"s/.../'hoge'/\" wp-config.php  (DB_HOST = 'hoge', shared volume)");
     stage.exec_sed(SED_DB_HOST_HOGE);
-    let waited = Instant::now();
-    let mut restored = None;
-    while waited.elapsed() < Duration::from_secs(15) {
-        if std::fs::read(&file).ok().as_ref() == Some(&golden) {
-            restored = Some(
-                stage
-                    .kubelet
-                    .mark("wp-config.php equals the golden copy again (written by wp-sentinel)"),
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (file, golden) = (&file, &golden);
+    let restored = wait::until(
+        Duration::from_secs(15),
+        Duration::from_millis(20),
+        move || async move { (std::fs::read(file).ok().as_ref() == Some(golden)).then_some(()) },
+    )
+    .await
+    .map(|()| {
+        stage
+            .kubelet
+            .mark("wp-config.php equals the golden copy again (written by wp-sentinel)")
+    });
     let serving = stage
         .wait_wordpress(200, Duration::from_secs(15))
         .await
@@ -243,7 +171,7 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
     stage.pass(30.0).await;
 
     let timeline = stage.timeline().clone();
-    let failed = timeline.first_after(edit, liveness_failed).map(|e| e.at);
+    let failed = first(&timeline, edit, probe_failed(ProbeKind::Liveness));
     let wordpress_ids = ids(&stage.wordpress);
     let sidecar_ids = ids(stage.sidecar());
     let output = stage.wordpress.log_tail(usize::MAX);
@@ -251,27 +179,20 @@ async fn manifests_pod(scale: f64) -> Result<(), String> {
     let sidecar_restarts = stage.kubelet.restarts_of(SIDECAR);
     let timeline = stage.finish("act 1: timeline").await;
 
-    println!("\nsummary, act 1 (the manifests' pod, restore):");
-    println!(
-        "  edit -> golden copy written back      {}",
-        span(&timeline, edit, restored)
-    );
-    println!(
-        "  edit -> WordPress serves 200          {}",
-        span(&timeline, edit, serving)
-    );
-    println!(
-        "  edit -> first failed liveness probe   {}",
-        span(&timeline, edit, failed)
-    );
-    println!(
-        "  out of the Service after the edit     {:>6.1}s emulated",
-        timeline.emulated(timeline.not_ready_between(edit, timeline.now()))
+    report::print_steps(
+        "summary, act 1 (the manifests' pod, restore)",
+        &timeline,
+        edit,
+        &[
+            ("golden copy written back", restored),
+            ("WordPress serves 200", serving),
+            ("first failed liveness probe", failed),
+        ],
     );
     println!("  restarts: WordPress {restarts}, wp-sentinel {sidecar_restarts}");
     print_ids("wordpress", &wordpress_ids);
     print_ids("wp-sentinel", &sidecar_ids);
-    print_probes(&timeline);
+    report::print_probe_counts(&timeline, "");
     print_requests(&output);
     if restored.is_none() || serving.is_none() || restarts != 0 {
         return Err("act 1: expected the golden copy back, WordPress serving, no restart".into());
@@ -290,7 +211,7 @@ async fn article_pod(scale: f64) -> Result<(), String> {
     );
     println!("starting the pod ...");
     let mut setup = Setup::new("demo_article", scale, Layout::ContainerLayer);
-    setup.pod = Some(article::article_pod());
+    setup.pod = Some(fixtures::article_pod());
     setup.root = Some(state_root());
     let stage = Stage::start(setup).await;
     println!("  pod ready: WordPress on http://{}", stage.wordpress_addr);
@@ -310,9 +231,7 @@ async fn article_pod(scale: f64) -> Result<(), String> {
             .mark("WordPress answers 500: Error establishing a database connection");
     }
     let restarted = stage
-        .wait_event(edit, Duration::from_secs(90), "the restart", |e| {
-            matches!(e, EventKind::Started { container } if container.is(WORDPRESS) && container.instance > 0)
-        })
+        .wait_event(edit, Duration::from_secs(90), "the restart", started)
         .await;
     let serving = stage
         .wait_wordpress(200, Duration::from_secs(60))
@@ -328,46 +247,35 @@ async fn article_pod(scale: f64) -> Result<(), String> {
 
     let fresh = stage.wp_config_in_wordpress().unwrap_or_default();
     let timeline = stage.timeline().clone();
-    let failed = timeline.first_after(edit, liveness_failed).map(|e| e.at);
-    let killed = timeline
-        .first_after(edit, stage::killing_of(WORDPRESS))
-        .map(|e| e.at);
-    let healthy = timeline.first_after(restarted, ready_again).map(|e| e.at);
+    let failed = first(&timeline, edit, probe_failed(ProbeKind::Liveness));
+    let killed = first(&timeline, edit, killing);
+    let back = result_changed(ProbeKind::Readiness, ProbeResult::Success);
+    let healthy = first(&timeline, restarted, back);
     let wordpress_ids = ids(&stage.wordpress);
     let output = stage.wordpress.log_tail(usize::MAX);
     let restarts = stage.kubelet.restarts();
     let timeline = stage.finish("act 2: timeline").await;
 
-    println!("\nsummary, act 2 (the article's own pod, a restart):");
-    println!(
-        "  edit -> WordPress answers 500         {}",
-        span(&timeline, edit, failing)
-    );
-    println!(
-        "  edit -> first failed liveness probe   {}",
-        span(&timeline, edit, failed)
-    );
-    println!(
-        "  edit -> kubelet kills WordPress       {}",
-        span(&timeline, edit, killed)
-    );
-    println!(
-        "  edit -> new WordPress container       {}",
-        span(&timeline, edit, Some(restarted))
-    );
+    // The article's pod has no readiness probe: "ready again" only when one ran.
+    let mut steps = vec![
+        ("WordPress answers 500", failing),
+        ("first failed liveness probe", failed),
+        ("kubelet kills WordPress", killed),
+        ("new WordPress container", Some(restarted)),
+    ];
     if healthy.is_some() {
-        println!(
-            "  edit -> ready again                   {}",
-            span(&timeline, edit, healthy)
-        );
+        steps.push(("ready again", healthy));
     }
-    println!(
-        "  edit -> WordPress serves 200 again    {}",
-        span(&timeline, edit, serving)
+    steps.push(("WordPress serves 200 again", serving));
+    report::print_steps(
+        "summary, act 2 (the article's own pod, a restart)",
+        &timeline,
+        edit,
+        &steps,
     );
     println!("  restarts: WordPress {restarts}");
     print_ids("wordpress", &wordpress_ids);
-    let kept_edit = fresh.contains("'hoge'");
+    let kept_edit = fresh.contains(DB_HOST_HOGE);
     println!(
         "  the fresh container's wp-config.php: {}",
         if kept_edit {
@@ -376,7 +284,7 @@ async fn article_pod(scale: f64) -> Result<(), String> {
             "written anew from the template"
         }
     );
-    print_probes(&timeline);
+    report::print_probe_counts(&timeline, "");
     print_requests(&output);
     println!(
         "  the article's liveness probe renders WordPress's home page once per period, with a \
@@ -398,7 +306,7 @@ async fn run() -> Result<(), String> {
         1.0 / scale
     );
     println!("images: scripts/images.sh build (cached by content) ...");
-    let images = podman::images();
+    let images = testkit::pod::podman::images();
     println!(
         "  sidecar {} (the repository's Dockerfile), WordPress {}",
         images.sidecar, images.wordpress

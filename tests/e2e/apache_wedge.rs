@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use testkit::fixtures::millis;
 
-use crate::kubelet::{ProbeKind, ProbeResult};
+use crate::kubelet::ProbeKind;
 use crate::scenario::*;
 use crate::support::{server_mode, Layout};
 
@@ -18,26 +18,27 @@ const SLOW_REQUESTS: usize = 6;
 
 /// The sidecar's defaults, scaled like the emulator's probes.
 fn defaults_scaled(scale: f64) -> Vec<(String, String)> {
-    let millis = |seconds: f64| format!("{}ms", ((seconds * scale * 1000.0).round() as u64).max(1));
     vec![
-        ("WP_SENTINEL_WORDPRESS__INTERVAL".into(), millis(55.0)),
-        ("WP_SENTINEL_WORDPRESS__JITTER".into(), millis(5.0)),
-        ("WP_SENTINEL_WORDPRESS_LIGHT__INTERVAL".into(), millis(5.0)),
-        ("WP_SENTINEL_WORDPRESS_LIGHT__JITTER".into(), millis(0.5)),
+        (
+            "WP_SENTINEL_WORDPRESS__INTERVAL".into(),
+            millis(55.0, scale),
+        ),
+        ("WP_SENTINEL_WORDPRESS__JITTER".into(), millis(5.0, scale)),
+        (
+            "WP_SENTINEL_WORDPRESS_LIGHT__INTERVAL".into(),
+            millis(5.0, scale),
+        ),
+        (
+            "WP_SENTINEL_WORDPRESS_LIGHT__JITTER".into(),
+            millis(0.5, scale),
+        ),
     ]
 }
 
-/// Opens a connection, sends a request for the slow page, and holds the connection
-/// until Apache answers or closes it (at most `limit`).
+/// Requests the slow page and holds the connection until Apache answers or closes it
+/// (at most `limit`): one prefork worker taken.
 async fn hold_a_worker(addr: std::net::SocketAddr, path: String, limit: Duration) {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut sink = Vec::new();
-        stream.read_to_end(&mut sink).await.ok()
-    };
-    let _ = tokio::time::timeout(limit, exchange).await;
+    let _ = testkit::http::get_within(addr, &path, &[], limit).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,16 +83,8 @@ async fn all_apache_workers_stuck_fail_liveness_and_one_restart_heals() {
         connects.is_ok(),
         "TCP connects to the wedged Apache should still succeed",
     );
-    let kill = stage
-        .wait_event(wedge, Duration::from_secs(30), "the kill", killing)
-        .await;
-    let healthy = stage
-        .wait_event(
-            kill,
-            Duration::from_secs(30),
-            "the restarted pod ready",
-            result_changed(ProbeKind::Readiness, ProbeResult::Success),
-        )
+    let healed = stage
+        .wait_restart_heals(first_failure, Duration::from_secs(30))
         .await;
     stage.ok(stage.wait_wordpress(200, Duration::from_secs(5)).await);
     for holder in holders {
@@ -100,29 +93,19 @@ async fn all_apache_workers_stuck_fail_liveness_and_one_restart_heals() {
     }
     stage.pass(50.0).await;
 
-    let timeline = stage.timeline().clone();
-    let kills = timeline.count_after(wedge, killing);
-    let restarts = stage.kubelet.restarts();
-    stage.check(
-        kills == 1 && restarts == 1,
-        &format!("expected exactly one restart, got {kills} kills and {restarts} restarts"),
-    );
-    stage.check(stage.kubelet.ready(), "the pod is not ready at the end");
+    stage.check_one_restart(wedge);
     let log = std::fs::read_to_string(&stage.sidecar.log).unwrap_or_default();
     stage.check(
         log.contains("check wordpress_light now fail"),
         "the light check should have seen the wedge",
     );
-    stage.check(
-        timeline.count_after(Duration::ZERO, discarded) == 0,
-        "a probe to the sidecar errored: the sidecar must answer while Apache is wedged",
-    );
+    stage.check_no_discarded("the sidecar must answer while Apache is wedged");
     let timeline = stage.finish("scenario 7: every Apache worker stuck").await;
     println!(
         "workers stuck -> first failed liveness probe: {}\nworkers stuck -> kill: {}\n\
          workers stuck -> ready again: {}",
         span(&timeline, wedge, first_failure),
-        span(&timeline, wedge, kill),
-        span(&timeline, wedge, healthy),
+        span(&timeline, wedge, healed.kill),
+        span(&timeline, wedge, healed.healthy),
     );
 }

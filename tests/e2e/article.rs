@@ -7,14 +7,10 @@ use std::time::Duration;
 
 use crate::kubelet::{ProbeKind, ProbeResult};
 use crate::scenario::*;
-use crate::support::Layout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn db_host_hoge_fails_livez_and_one_restart_heals_it() {
-    let stage = Stage::start("article", scale(0.1), false, Layout::ContainerLayer, |_| {
-        Vec::new()
-    })
-    .await;
+    let stage = Stage::plain("article", scale(0.1)).await;
     let timeline = stage.timeline().clone();
     stage.pass(20.0).await;
     stage.check(
@@ -30,40 +26,15 @@ async fn db_host_hoge_fails_livez_and_one_restart_heals_it() {
     stage
         .kubelet
         .mark("WordPress answers 500 (Error establishing a database connection)");
-    let first_failure = stage
-        .wait_event(
-            edit,
-            Duration::from_secs(15),
-            "a failed liveness probe after the edit",
-            probe_failed(ProbeKind::Liveness),
-        )
-        .await;
-    let kill = stage
-        .wait_event(edit, Duration::from_secs(15), "the kill", killing)
-        .await;
-    let new_container = stage
-        .wait_event(kill, Duration::from_secs(15), "the new container", started)
-        .await;
-    let healthy = stage
-        .wait_event(
-            new_container,
-            Duration::from_secs(15),
-            "the restarted pod ready",
-            result_changed(ProbeKind::Readiness, ProbeResult::Success),
-        )
+    let healed = stage
+        .wait_restart_heals(edit, Duration::from_secs(15))
         .await;
     let serving = stage.ok(stage.wait_wordpress(200, Duration::from_secs(5)).await);
     stage.kubelet.mark("WordPress serves 200 again");
 
     // Long enough for a second kill: 3 liveness periods, preStop and a back-off.
     stage.pass(50.0).await;
-    let kills = timeline.count_after(edit, killing);
-    let restarts = stage.kubelet.restarts();
-    stage.check(
-        kills == 1 && restarts == 1,
-        &format!("expected exactly one restart, got {kills} kills and {restarts} restarts"),
-    );
-    stage.check(stage.kubelet.ready(), "the pod is not ready at the end");
+    stage.check_one_restart(edit);
     stage.check(
         timeline.count_after(
             edit,
@@ -71,22 +42,19 @@ async fn db_host_hoge_fails_livez_and_one_restart_heals_it() {
         ) >= 1,
         "readiness never failed: the broken pod stayed in the Service",
     );
-    stage.check(
-        timeline.count_after(Duration::ZERO, discarded) == 0,
-        "a probe to the sidecar errored: the sidecar must always answer",
-    );
+    stage.check_no_discarded("the sidecar must always answer");
     let timeline = stage
-        .finish("scenario 1: DB_HOST=hoge, container layer")
+        .finish("scenario 1: the DB_HOST=hoge edit, container layer")
         .await;
     println!(
         "edit -> WordPress 500: {}\nedit -> first failed liveness probe: {}\n\
          edit -> kill: {}\nedit -> new container: {}\nedit -> ready again (healthy): {}\n\
          edit -> WordPress 200 seen: {}",
         span(&timeline, edit, broken),
-        span(&timeline, edit, first_failure),
-        span(&timeline, edit, kill),
-        span(&timeline, edit, new_container),
-        span(&timeline, edit, healthy),
+        span(&timeline, edit, healed.first_failure),
+        span(&timeline, edit, healed.kill),
+        span(&timeline, edit, healed.restarted),
+        span(&timeline, edit, healed.healthy),
         span(&timeline, edit, serving),
     );
 }

@@ -7,28 +7,16 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use testkit::standin::{Behaviour, Reply, StandIn};
 
 use crate::kubelet::http::{self, Rules, Url, Verdict};
 use crate::kubelet::manifest::{ContainerSpec, PodSpec, ProbeSpec};
 use crate::kubelet::{
     ContainerRuntime, EventKind, Kubelet, Options, Outcome, ProbeKind, ProbeResult, Signal,
 };
-
-/// What the stand-in does with a request.
-enum Reply {
-    Answer(u16, Vec<(String, String)>, Vec<u8>),
-    /// Accept, read the request, close without a word.
-    Close,
-    /// Accept and never answer.
-    Hang,
-    /// A status line and headers promising more body than is sent, then close.
-    Truncated,
-}
 
 fn status(code: u16) -> Reply {
     Reply::Answer(code, Vec::new(), format!("status {code}\n").into_bytes())
@@ -38,56 +26,10 @@ fn redirect(location: String) -> Reply {
     Reply::Answer(302, vec![("Location".into(), location)], Vec::new())
 }
 
-struct StandIn {
-    addr: SocketAddr,
-    heads: Arc<Mutex<Vec<String>>>,
-}
-
-/// Serves `reply(path)` for every request, one connection each.
+/// Serves `reply(path, port)` for every request, one connection each (the kit's
+/// stand-in, which keeps the request heads).
 async fn stand_in(reply: impl Fn(&str, u16) -> Reply + Send + Sync + 'static) -> StandIn {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let reply = Arc::new(reply);
-    let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let reply = reply.clone();
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.unwrap_or(0) == 1
-                {
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                let path = head.split(' ').nth(1).unwrap_or("/").to_string();
-                seen.lock().expect("heads").push(head);
-                match reply(&path, addr.port()) {
-                    Reply::Answer(code, headers, body) => {
-                        let mut out = format!(
-                            "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                            body.len()
-                        );
-                        for (name, value) in headers {
-                            out.push_str(&format!("{name}: {value}\r\n"));
-                        }
-                        out.push_str("\r\n");
-                        let _ = stream.write_all(out.as_bytes()).await;
-                        let _ = stream.write_all(&body).await;
-                    }
-                    Reply::Close => {}
-                    Reply::Hang => tokio::time::sleep(Duration::from_secs(30)).await,
-                    Reply::Truncated => {
-                        let out = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.";
-                        let _ = stream.write_all(out.as_bytes()).await;
-                    }
-                }
-            });
-        }
-    });
-    StandIn { addr, heads }
+    StandIn::start(Behaviour::Route(Arc::new(reply))).await
 }
 
 fn url(addr: SocketAddr, path: &str) -> Url {
@@ -161,7 +103,11 @@ async fn statuses_and_redirects_are_judged_like_the_kubelet() {
         }
     })
     .await;
-    let rules = rules();
+    // No answer here is slow by design, so the timeout is not what is judged: a short
+    // one would turn a loaded machine's scheduling (1 MiB written on this test's one
+    // thread) into a Failure.
+    let mut rules = rules();
+    rules.timeout = Duration::from_secs(10);
     let judge = |path: &'static str| {
         let rules = rules.clone();
         let target = url(server.addr, path);

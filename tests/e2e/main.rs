@@ -9,22 +9,22 @@
 //! leaves nothing running. They need root, as `scripts/wpenv.sh` does.
 //!
 //! Layout:
-//! - `kubelet`: the probe emulator (`kubelet/http.rs`, `manifest.rs`, `timeline.rs`).
+//! - from the test kit (`testkit`, re-exported under the names the scenarios use):
+//!   `kubelet`, the probe emulator; `support`, wpenv.sh, PHP's log and process group,
+//!   the PHP "container"; `sidecar`, the wp-sentinel child process.
 //! - `emulator`: the emulator's own tests against a stand-in server.
-//! - `support`: wpenv.sh, PHP's log and process group, the PHP "container".
-//! - `sidecar`: the wp-sentinel child process.
-//! - `scenario`: the stage each scenario plays on, and its waits.
+//! - `scenario`: the stage each scenario plays on (its waits are the kit's `Scene`).
 //! - one file per scenario: `article`, `outage`, `shared_volume`, `wedge`,
 //!   `semantic_drift`, `probe_traffic`, `apache_wedge`, `sidecar_faults` (the sidecar
 //!   killed, hung, crash-looping, restarted mid-episode), `article_setup` (the
 //!   article's own probes under the same faults, for comparison).
 
-mod kubelet;
+pub use testkit::kubelet;
+pub use testkit::sidecar;
+pub use testkit::wpenv as support;
 
 mod emulator;
 mod scenario;
-mod sidecar;
-mod support;
 
 mod apache_wedge;
 mod article;

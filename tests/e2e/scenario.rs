@@ -2,39 +2,28 @@
 //! of `k8s/base/deployment.yaml` run by the kubelet emulator: the real sidecar binary
 //! as the native sidecar (started first, with its own startup and liveness probes),
 //! then "the WordPress container" (the PHP server) once the sidecar has started; plus
-//! the waits and the failure messages (which always carry the timeline and the
-//! sidecar's last log lines).
+//! its share of the test kit's `Scene` (the waits and the failure messages, which
+//! always carry the timeline and the sidecar's last log lines).
 //!
 //! Time scale: each scenario picks a factor (0.1: a 10 s period takes 1 s); the
 //! variable `WP_SENTINEL_E2E_SLOWDOWN` (default 1) multiplies it on a slow machine.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use std::net::SocketAddr;
 
 use crate::kubelet::manifest::{read_container, read_pod, ContainerSpec, PodSpec};
-use crate::kubelet::{ContainerRuntime, EventKind, Kubelet, Options, Outcome, ProbeKind, Timeline};
+use crate::kubelet::{ContainerRuntime, Kubelet, Options, Timeline};
 use crate::sidecar::Sidecar;
-use crate::support::{http_get, repo, Layout, PhpContainer, WpEnv};
+use crate::support::{repo, Layout, PhpContainer, WpEnv};
 
-/// The main container of the pod, and the sidecar.
-pub const CONTAINER: &str = "wordpress";
-pub const SIDECAR: &str = "wp-sentinel";
-pub const MANIFEST: &str = "k8s/base/deployment.yaml";
-/// The sidecar's port in the manifests.
-pub const SIDECAR_PORT: u16 = 9090;
-/// The sed expressions of the scenarios (the template reads every setting through
-/// `getenv_docker`, the article's file had literals: the effect is the same).
-pub const SED_DB_HOST_HOGE: &str = "s/getenv_docker('WORDPRESS_DB_HOST', 'mysql')/'hoge'/";
-
-pub fn scale(base: f64) -> f64 {
-    let slowdown = std::env::var("WP_SENTINEL_E2E_SLOWDOWN")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| *v > 0.0)
-        .unwrap_or(1.0);
-    base * slowdown
-}
+pub use testkit::fixtures::{
+    article_container, article_pod, scale, DB_HOST_HOGE, MANIFEST, SED_DB_HOST_HOGE, SIDECAR,
+    SIDECAR_PORT, WORDPRESS as CONTAINER,
+};
+pub use testkit::scene::*;
 
 pub fn state_root() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e")
@@ -43,30 +32,6 @@ pub fn state_root() -> PathBuf {
 pub fn wordpress_container() -> ContainerSpec {
     read_container(&repo().join(MANIFEST), CONTAINER)
         .unwrap_or_else(|e| panic!("the emulator cannot read the probes: {e}"))
-}
-
-/// The article's WordPress container: a liveness probe `GET /` on port 80
-/// (initialDelaySeconds 30, periodSeconds 10, timeoutSeconds 5), no readiness
-/// probe, no sidecar.
-pub fn article_container() -> ContainerSpec {
-    let mut liveness = crate::kubelet::ProbeSpec::http(ProbeKind::Liveness, "/", 80);
-    liveness.initial_delay_seconds = 30;
-    liveness.period_seconds = 10;
-    liveness.timeout_seconds = 5;
-    ContainerSpec {
-        name: CONTAINER.into(),
-        probes: vec![liveness],
-        pre_stop_sleep_seconds: 0,
-    }
-}
-
-/// The article's pod: WordPress alone, the default grace period.
-pub fn article_pod() -> PodSpec {
-    PodSpec {
-        sidecars: Vec::new(),
-        containers: vec![article_container()],
-        termination_grace_period_seconds: 30,
-    }
 }
 
 pub fn manifest_pod() -> PodSpec {
@@ -79,7 +44,6 @@ pub struct Stage {
     pub kubelet: Kubelet,
     pub sidecar: Arc<Sidecar>,
     pub env: Arc<WpEnv>,
-    pub scale: f64,
 }
 
 impl Stage {
@@ -123,7 +87,6 @@ impl Stage {
             kubelet,
             sidecar,
             env,
-            scale,
         };
         let ready = stage
             .kubelet
@@ -137,74 +100,38 @@ impl Stage {
         stage
     }
 
-    /// Emulated seconds → real time.
-    pub fn emulated(&self, seconds: f64) -> Duration {
-        Duration::from_secs_f64(seconds * self.scale)
+    /// The plain stage: the machine's MariaDB, the docroot in the container's layer,
+    /// the sidecar with the scenario defaults.
+    pub async fn plain(name: &str, scale: f64) -> Stage {
+        Stage::start(name, scale, false, Layout::ContainerLayer, |_| Vec::new()).await
     }
 
-    pub fn timeline(&self) -> &Arc<Timeline> {
-        self.kubelet.timeline()
+    /// The sidecar's `/readyz` answers 503 and the pod is out of the Service: the
+    /// drift is still there (`why`).
+    pub async fn check_unready(&self, why: &str) {
+        let (readyz, _) = self.sidecar.get("/readyz").await;
+        self.check(readyz == 503, &format!("/readyz answers {readyz}: {why}"));
+        self.check(
+            !self.kubelet.ready(),
+            &format!("the pod is in the Service: {why}"),
+        );
     }
 
-    /// Panics with the timeline and the sidecar's log.
-    pub fn fail(&self, message: &str) -> ! {
-        panic!(
-            "{message}\n--- timeline ---\n{}--- sidecar log (last lines) ---\n{}",
-            self.timeline().render(true),
-            self.sidecar.log_tail(25)
+    /// Waits for the restart loop to stop at the breaker: `max_restarts` restarts of
+    /// WordPress, then `/livez` passing again (the breaker holds the drift's
+    /// failures); `/livez?verbose`'s body.
+    pub async fn wait_breaker(&self, max_restarts: u32) -> String {
+        self.wait_until(
+            Duration::from_secs(60),
+            "the restarts before the breaker",
+            |k| k.restarts() >= max_restarts,
         )
-    }
-
-    pub fn ok<T>(&self, result: Result<T, String>) -> T {
-        result.unwrap_or_else(|e| self.fail(&e))
-    }
-
-    pub fn check(&self, condition: bool, message: &str) {
-        if !condition {
-            self.fail(message);
-        }
-    }
-
-    /// Waits for the first event after `since` that `matches`; its time.
-    pub async fn wait_event(
-        &self,
-        since: Duration,
-        limit: Duration,
-        what: &str,
-        matches: impl Fn(&EventKind) -> bool,
-    ) -> Duration {
-        let start = Instant::now();
-        loop {
-            if let Some(event) = self.timeline().first_after(since, &matches) {
-                return event.at;
-            }
-            if start.elapsed() > limit {
-                self.fail(&format!("{what}: not within {limit:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Polls WordPress's home page until it answers `status`; when it did.
-    pub async fn wait_wordpress(&self, status: u16, limit: Duration) -> Result<Duration, String> {
-        let start = Instant::now();
-        let mut last = String::new();
-        while start.elapsed() < limit {
-            match http_get(self.env.php_addr(), "/?e2e=verify").await {
-                Ok((answer, _)) if answer == status => return Ok(self.timeline().now()),
-                Ok((answer, _)) => last = answer.to_string(),
-                Err(e) => last = e,
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(format!(
-            "WordPress did not answer {status} within {limit:?} (last: {last})"
-        ))
-    }
-
-    /// Lets `seconds` of emulated time pass.
-    pub async fn pass(&self, seconds: f64) {
-        tokio::time::sleep(self.emulated(seconds)).await;
+        .await;
+        let body = self
+            .sidecar
+            .wait_for("/livez?verbose", 200, Duration::from_secs(15))
+            .await;
+        self.ok(body)
     }
 
     /// Stops the emulator, prints the timeline, stops the sidecar and the environment.
@@ -223,50 +150,20 @@ impl Stage {
     }
 }
 
-/// Matchers for `Timeline::first_after` / `count_after`; without `_of`, of WordPress.
-pub fn probe_failed(kind: ProbeKind) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Probe { probe, outcome: Outcome::Failure, container, .. } if *probe == kind && container.is(CONTAINER))
-}
+impl Scene for Stage {
+    fn kubelet(&self) -> &Kubelet {
+        &self.kubelet
+    }
 
-pub fn killing(e: &EventKind) -> bool {
-    killing_of(CONTAINER)(e)
-}
+    fn output(&self) -> String {
+        format!(
+            "--- sidecar log (last lines) ---\n{}",
+            self.sidecar.log_tail(25)
+        )
+    }
 
-pub fn killing_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Killing { container, .. } if container.is(name))
-}
-
-pub fn started(e: &EventKind) -> bool {
-    started_of(CONTAINER)(e)
-}
-
-pub fn started_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Started { container } if container.is(name) && container.instance > 0)
-}
-
-pub fn result_changed(
-    kind: ProbeKind,
-    to: crate::kubelet::ProbeResult,
-) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Result { probe, to: t, container, .. } if *probe == kind && *t == to && container.is(CONTAINER))
-}
-
-pub fn discarded(e: &EventKind) -> bool {
-    matches!(
-        e,
-        EventKind::Probe {
-            outcome: Outcome::Discarded,
-            ..
-        }
-    )
-}
-
-/// `a → b` in emulated seconds, for reports.
-pub fn span(timeline: &Timeline, from: Duration, to: Duration) -> String {
-    let real = to.saturating_sub(from);
-    format!(
-        "{:.2}s real = {:.0}s emulated",
-        real.as_secs_f64(),
-        timeline.emulated(real)
-    )
+    /// WordPress's home page (a query the access logs tell apart from the probes').
+    fn wordpress_page(&self) -> (SocketAddr, &'static str) {
+        (self.env.php_addr(), "/?e2e=verify")
+    }
 }

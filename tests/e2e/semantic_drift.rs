@@ -7,16 +7,12 @@
 
 use std::time::Duration;
 
-use crate::kubelet::{ProbeKind, ProbeResult};
 use crate::scenario::*;
-use crate::support::{http_get, Layout};
+use crate::support::http_get;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn db_name_of_another_database_is_caught_and_healed() {
-    let stage = Stage::start("dbname", scale(0.1), false, Layout::ContainerLayer, |_| {
-        Vec::new()
-    })
-    .await;
+    let stage = Stage::plain("dbname", scale(0.1)).await;
     stage.pass(20.0).await;
 
     let other = stage.env.var("WPENV_DB_OTHER_NAME");
@@ -49,51 +45,22 @@ async fn db_name_of_another_database_is_caught_and_healed() {
         .kubelet
         .mark("WordPress answers 302 -> /wp-admin/install.php (no error)");
 
-    let live_failure = stage
-        .wait_event(
-            edit,
-            Duration::from_secs(10),
-            "a failed liveness probe (drift caught)",
-            probe_failed(ProbeKind::Liveness),
-        )
-        .await;
-    let not_ready = stage
-        .wait_event(
-            edit,
-            Duration::from_secs(10),
-            "readiness failing (drift caught)",
-            result_changed(ProbeKind::Readiness, ProbeResult::Failure),
-        )
-        .await;
-    let kill = stage
-        .wait_event(edit, Duration::from_secs(15), "the kill", killing)
-        .await;
-    let healthy = stage
-        .wait_event(
-            kill,
-            Duration::from_secs(15),
-            "the restarted pod ready",
-            result_changed(ProbeKind::Readiness, ProbeResult::Success),
-        )
+    let not_ready = stage.wait_unready(edit, Duration::from_secs(10)).await;
+    let healed = stage
+        .wait_restart_heals(edit, Duration::from_secs(15))
         .await;
     stage.ok(stage.wait_wordpress(200, Duration::from_secs(5)).await);
     stage.pass(50.0).await;
-
-    let kills = timeline.count_after(edit, killing);
-    stage.check(
-        kills == 1 && stage.kubelet.restarts() == 1,
-        &format!("expected exactly one restart, got {kills} kills"),
-    );
-    stage.check(stage.kubelet.ready(), "the pod is not ready at the end");
+    stage.check_one_restart(edit);
     let timeline = stage
         .finish("scenario 5: DB_NAME of another database")
         .await;
     println!(
         "edit -> first failed liveness probe: {}\nedit -> not ready: {}\nedit -> kill: {}\n\
          edit -> ready again: {}",
-        span(&timeline, edit, live_failure),
+        span(&timeline, edit, healed.first_failure),
         span(&timeline, edit, not_ready),
-        span(&timeline, edit, kill),
-        span(&timeline, edit, healthy),
+        span(&timeline, edit, healed.kill),
+        span(&timeline, edit, healed.healthy),
     );
 }

@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use crate::kubelet::{ProbeKind, ProbeResult};
 use crate::scenario::*;
 use crate::support::Layout;
 
@@ -36,19 +35,8 @@ async fn restart_policy_on_a_shared_volume_trips_the_breaker() {
         .kubelet
         .mark("sed -i: DB_HOST -> 'hoge' (the file survives restarts)");
     stage.env.sed(SED_DB_HOST_HOGE);
-    let limit = Duration::from_secs(60);
-    let nth_restart = stage
-        .kubelet
-        .wait_until(limit, "the restarts before the breaker", |k| {
-            k.restarts() >= MAX_RESTARTS
-        })
-        .await;
-    stage.ok(nth_restart);
+    let body = stage.wait_breaker(MAX_RESTARTS).await;
     let tripped = stage.kubelet.mark(format!("{MAX_RESTARTS} restarts done"));
-    let body = stage.ok(stage
-        .sidecar
-        .wait_for("/livez?verbose", 200, Duration::from_secs(15))
-        .await);
     stage.check(
         body.to_lowercase().contains("breaker"),
         &format!("/livez?verbose does not mention the breaker: {body}"),
@@ -63,15 +51,10 @@ async fn restart_policy_on_a_shared_volume_trips_the_breaker() {
         restarts == MAX_RESTARTS,
         &format!("expected the loop to stop after {MAX_RESTARTS} restarts, got {restarts}"),
     );
-    let (readyz, _) = stage.sidecar.get("/readyz").await;
-    stage.check(
-        readyz == 503,
-        &format!("/readyz answers {readyz} with the drift still there"),
-    );
-    stage.check(!stage.kubelet.ready(), "the drifted pod is in the Service");
+    stage.check_unready("the drift is still there").await;
     stage.check(
         std::fs::read_to_string(stage.env.wp_config())
-            .map(|text| text.contains("'hoge'"))
+            .map(|text| text.contains(DB_HOST_HOGE))
             .unwrap_or(false),
         "policy restart must not rewrite wp-config.php",
     );
@@ -106,39 +89,23 @@ async fn restore_policy_heals_a_shared_volume_without_a_restart() {
         .kubelet
         .mark("sed -i: DB_HOST -> 'hoge' (shared volume)");
     stage.env.sed(SED_DB_HOST_HOGE);
-    let start = std::time::Instant::now();
-    while std::fs::read(stage.env.wp_config()).ok().as_ref() != Some(&golden) {
-        if start.elapsed() > Duration::from_secs(10) {
-            stage.fail("the sidecar did not write the golden copy back within 10 s");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    stage
+        .wait_file_is(
+            &stage.env.wp_config(),
+            &golden,
+            Duration::from_secs(10),
+            "the sidecar writing the golden copy back",
+        )
+        .await;
     let restored = stage
         .kubelet
         .mark("wp-config.php equals the golden copy again");
     let serving = stage.ok(stage.wait_wordpress(200, Duration::from_secs(10)).await);
     stage
-        .kubelet
-        .wait_until(Duration::from_secs(15), "ready after the restore", |k| {
-            k.ready()
-        })
-        .await
-        .unwrap_or_else(|e| stage.fail(&e));
+        .wait_ready(Duration::from_secs(15), "ready after the restore")
+        .await;
     stage.pass(40.0).await;
-
-    let timeline = stage.timeline().clone();
-    let kills = timeline.count_after(edit, killing);
-    stage.check(
-        kills == 0 && stage.kubelet.restarts() == 0,
-        &format!("restore must heal without a restart; got {kills} kills"),
-    );
-    stage.check(
-        timeline.count_after(
-            edit,
-            result_changed(ProbeKind::Liveness, ProbeResult::Failure),
-        ) == 0,
-        "liveness reached its failure threshold",
-    );
+    stage.check_no_restart(edit, "restore must heal without a restart");
     stage.check(stage.kubelet.ready(), "the pod is not ready at the end");
     let timeline = stage
         .finish("scenario 3b: shared volume, policy restore")

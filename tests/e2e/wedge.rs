@@ -6,62 +6,32 @@
 
 use std::time::Duration;
 
-use crate::kubelet::{ProbeKind, ProbeResult};
 use crate::scenario::*;
-use crate::support::Layout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wedged_wordpress_fails_liveness_and_a_restart_heals_it() {
-    let stage = Stage::start("wedge", scale(0.1), false, Layout::ContainerLayer, |_| {
-        Vec::new()
-    })
-    .await;
+    let stage = Stage::plain("wedge", scale(0.1)).await;
     stage.pass(20.0).await;
 
     let wedge = stage.kubelet.mark("kill -STOP: the PHP server is wedged");
     stage.ok(stage.env.signal_php("STOP"));
-    let first_failure = stage
-        .wait_event(
-            wedge,
-            Duration::from_secs(20),
-            "a failed liveness probe",
-            probe_failed(ProbeKind::Liveness),
-        )
-        .await;
-    let kill = stage
-        .wait_event(wedge, Duration::from_secs(20), "the kill", killing)
-        .await;
-    let healthy = stage
-        .wait_event(
-            kill,
-            Duration::from_secs(20),
-            "the restarted pod ready",
-            result_changed(ProbeKind::Readiness, ProbeResult::Success),
-        )
+    let healed = stage
+        .wait_restart_heals(wedge, Duration::from_secs(20))
         .await;
     stage.ok(stage.wait_wordpress(200, Duration::from_secs(5)).await);
     stage.pass(50.0).await;
 
     let timeline = stage.timeline().clone();
-    let kills = timeline.count_after(wedge, killing);
-    let restarts = stage.kubelet.restarts();
-    stage.check(
-        kills == 1 && restarts == 1,
-        &format!("expected exactly one restart, got {kills} kills and {restarts} restarts"),
-    );
-    stage.check(stage.kubelet.ready(), "the pod is not ready at the end");
-    stage.check(
-        timeline.count_after(Duration::ZERO, discarded) == 0,
-        "a probe to the sidecar errored: the sidecar must answer while WordPress is wedged",
-    );
+    let (_, restarts) = stage.check_one_restart(wedge);
+    stage.check_no_discarded("the sidecar must answer while WordPress is wedged");
     let not_ready = timeline.not_ready_between(wedge, timeline.now());
     let timeline = stage.finish("scenario 4: wedged PHP server").await;
     println!(
         "SIGSTOP -> first failed liveness probe: {}\nSIGSTOP -> kill: {}\nSIGSTOP -> ready again: {}\n\
          WordPress restarts {restarts}, not ready {:.1} s emulated",
-        span(&timeline, wedge, first_failure),
-        span(&timeline, wedge, kill),
-        span(&timeline, wedge, healthy),
+        span(&timeline, wedge, healed.first_failure),
+        span(&timeline, wedge, healed.kill),
+        span(&timeline, wedge, healed.healthy),
         timeline.emulated(not_ready),
     );
 }

@@ -1,17 +1,15 @@
-//! Test support: the real sidecar on port 0, a kubelet-like HTTP client (a new
-//! connection per request), the real MariaDB (a user and database per test), a TCP
-//! proxy that can cut the database off without stopping it for other tests, a
-//! listener that accepts and never answers, and a stand-in WordPress for HTTP
-//! classification.
+//! Test support: the real sidecar on port 0, the real MariaDB (a user and database
+//! per test), and a TCP proxy that can cut the database off without stopping it for
+//! other tests. The HTTP client, the stand-in WordPress, the silent listener and the
+//! waits come from the test kit (`testkit`), re-exported here.
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -102,95 +100,34 @@ impl Sidecar {
         get(self.addr, path, &[]).await
     }
 
-    /// GET as the kubelet's prober sends it (its `User-Agent` counts for the healer).
     /// Whether `path` answers `status` at every poll (every 50 ms) for `how_long`:
     /// "never failed during", not one read after a sleep.
     pub async fn stays(&self, path: &str, status: u16, how_long: Duration) -> bool {
-        let end = tokio::time::Instant::now() + how_long;
-        while tokio::time::Instant::now() < end {
-            if self.get(path).await.status != status {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        true
+        testkit::wait::stays(
+            how_long,
+            || async move { self.get(path).await.status == status },
+        )
+        .await
     }
 
+    /// GET as the kubelet's prober sends it (its `User-Agent` counts for the healer).
     pub async fn get_as_kubelet(&self, path: &str) -> Response {
         get(self.addr, path, &[("User-Agent", KUBE_PROBE)]).await
     }
 }
 
-/// The kubelet's `User-Agent`.
-pub const KUBE_PROBE: &str = "kube-probe/1.33";
-
-/// A probe's answer.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: String,
-    pub body: String,
-    pub elapsed: Duration,
-}
+pub use testkit::http::{Response, KUBE_PROBE};
+pub use testkit::standin::*;
+pub use testkit::wait::eventually;
 
 /// GET over a new connection with `Connection: close`, as the kubelet does, but as a
 /// person's client (`User-Agent` not the kubelet's unless `headers` says so: the
-/// healer counts the kubelet's failed liveness probes as restart orders).
+/// healer counts the kubelet's failed liveness probes as restart orders). A sidecar
+/// that does not answer fails the test here.
 pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
-    let started = Instant::now();
-    let mut stream = TcpStream::connect(addr)
+    testkit::http::get(addr, path, headers)
         .await
-        .expect("connect to the sidecar");
-    let mut request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n");
-    if !headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
-    {
-        request.push_str("User-Agent: wp-sentinel-it\r\n");
-    }
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("send request");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
-        .await
-        .expect("the sidecar answers within 10s")
-        .expect("read answer");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Response {
-        status,
-        headers: head.to_string(),
-        body: body.to_string(),
-        elapsed: started.elapsed(),
-    }
-}
-
-/// Polls `probe` every 50 ms until it returns true or `limit` passes.
-pub async fn eventually<F, Fut>(limit: Duration, mut probe: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if probe().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
+        .unwrap_or_else(|e| panic!("GET {path} on the sidecar: {e}"))
 }
 
 /// A user and a database of this test's own on the real MariaDB.
@@ -353,111 +290,3 @@ impl CutProxy {
         self.serve(listener);
     }
 }
-
-/// A listener that accepts connections and never says a word.
-pub async fn silent_listener() -> (SocketAddr, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let task = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
-        }
-    });
-    (addr, task)
-}
-
-/// A port nothing listens on.
-pub async fn closed_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    listener.local_addr().expect("address")
-}
-
-/// What the stand-in WordPress answers.
-#[derive(Clone, Debug)]
-pub enum Behaviour {
-    Answer(u16, String),
-    Hang,
-    /// Hold each request (counted in `StandIn::held`) until the semaphore has a
-    /// permit for it, then answer 200 "ok": the test decides when a check finishes.
-    Hold(Arc<tokio::sync::Semaphore>),
-    /// Accept and close at once, as a container going down does.
-    Drop,
-}
-
-/// A stand-in WordPress whose answer the test changes at will.
-pub struct StandIn {
-    pub addr: SocketAddr,
-    behaviour: Arc<Mutex<Behaviour>>,
-    pub requests: Arc<std::sync::atomic::AtomicUsize>,
-    /// Requests held right now by `Behaviour::Hold`.
-    pub held: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl StandIn {
-    pub async fn start(behaviour: Behaviour) -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind stand-in");
-        let addr = listener.local_addr().expect("address");
-        let behaviour = Arc::new(Mutex::new(behaviour));
-        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (shared, counter, holding) = (behaviour.clone(), requests.clone(), held.clone());
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let behaviour = shared.lock().expect("behaviour").clone();
-                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let holding = holding.clone();
-                tokio::spawn(async move {
-                    let mut buffer = [0u8; 4096];
-                    let _ = stream.read(&mut buffer).await;
-                    match behaviour {
-                        Behaviour::Drop => drop(stream),
-                        Behaviour::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
-                        Behaviour::Hold(gate) => {
-                            use std::sync::atomic::Ordering::SeqCst;
-                            holding.fetch_add(1, SeqCst);
-                            let permit = gate.acquire().await;
-                            holding.fetch_sub(1, SeqCst);
-                            drop(permit);
-                            let _ = stream
-                                .write_all(
-                                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                                )
-                                .await;
-                        }
-                        Behaviour::Answer(status, body) => {
-                            let answer = format!(
-                                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                                body.len()
-                            );
-                            let _ = stream.write_all(answer.as_bytes()).await;
-                        }
-                    }
-                });
-            }
-        });
-        StandIn {
-            addr,
-            behaviour,
-            requests,
-            held,
-        }
-    }
-
-    pub fn set(&self, behaviour: Behaviour) {
-        *self.behaviour.lock().expect("behaviour") = behaviour;
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
-    }
-}
-
-/// WordPress's page when it cannot reach its database.
-pub const DATABASE_ERROR_PAGE: &str =
-    "<!DOCTYPE html><html><body><div class=\"wp-die-message\"><h1>Error establishing a database connection</h1></div></body></html>";
-/// WordPress's page in maintenance mode.
-pub const MAINTENANCE_PAGE: &str =
-    "<!DOCTYPE html><html><body><h1>Briefly unavailable for scheduled maintenance. Check back in a minute.</h1></body></html>";

@@ -3,8 +3,8 @@
 Everything is derived from the files in the repository: the kustomizations are
 rendered with `kubectl kustomize` once per session; the sidecar's default port,
 the keys it accepts and the metrics it exports come from the binary itself,
-`wp-sentinel config --contract` (see `contract()`); the sidecar's check timings
-are written below (see SIDECAR). Run through scripts/validate-k8s.sh, which
+`wp-sentinel config --contract` (see `contract()`), and so do the sidecar's
+check timings (see CHECK_INTERVAL). Run through scripts/validate-k8s.sh, which
 installs what these tests need, or directly with `python3 -m pytest tests/k8s`.
 """
 
@@ -32,19 +32,6 @@ SCHEMA_VERSIONS = ["1.30.0", "1.33.0"]
 # Names the manifests and the runbook share.
 SIDECAR = "wp-sentinel"
 WORDPRESS = "wordpress"
-
-# The sidecar's built-in timings (the binary's contract, in seconds): each
-# check runs every `interval`, gives up after `timeout`, and flips after
-# `fail_threshold` consecutive failures. Drift is seen through inotify.
-CHECK_INTERVAL = 5
-CHECK_TIMEOUT = 2
-CHECK_JITTER = 0.5
-FAIL_THRESHOLD = 2
-DRIFT_DETECTION = 1
-# A wedged WordPress fails /livez after this long (~12 s).
-WEDGE_DETECTION = FAIL_THRESHOLD * CHECK_INTERVAL + CHECK_TIMEOUT
-# Verdicts older than this fail /healthz (~17 s).
-STALENESS_BOUND = 3 * CHECK_INTERVAL + CHECK_JITTER + CHECK_TIMEOUT
 
 # Endpoint each WordPress probe must use, and the sidecar's own.
 WORDPRESS_PROBE_PATHS = {
@@ -235,3 +222,27 @@ def sidecar_env(rendered: Rendered, spec: dict) -> dict[str, str]:
         if "value" in var:
             env[var["name"]] = var["value"]
     return env
+
+
+def _default_seconds(key: str) -> float:
+    """A duration key's default in the contract, in seconds."""
+    default = contract_defaults()[key]
+    return parse_duration(default) if isinstance(default, str) else float(default)
+
+
+# The sidecar's built-in timings, from its contract (seconds). A wedge is the light
+# WordPress check's to see (`wordpress_light`): it runs every `interval` (plus up to
+# `jitter`), gives up after `timeout`, and fails /livez after `failure_threshold`
+# failures in a row.
+CHECK_INTERVAL = _default_seconds("wordpress_light.interval")
+CHECK_TIMEOUT = _default_seconds("wordpress_light.timeout")
+CHECK_JITTER = _default_seconds("wordpress_light.jitter")
+FAIL_THRESHOLD = int(contract_defaults()["wordpress_light.failure_threshold"])
+# Drift is seen through inotify, not a timer: a bound, not a setting (measured at
+# about 10 ms; tests/it/drift.rs's inotify test waits at most 1 s).
+DRIFT_DETECTION = 1
+# A wedged WordPress fails /livez after this long (12 s at the defaults).
+WEDGE_DETECTION = FAIL_THRESHOLD * CHECK_INTERVAL + CHECK_TIMEOUT
+# Verdicts of the light check older than this fail /healthz (17.5 s at the
+# defaults): `Schedule::staleness_bound` in src/config.rs.
+STALENESS_BOUND = 3 * CHECK_INTERVAL + CHECK_JITTER + CHECK_TIMEOUT

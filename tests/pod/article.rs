@@ -16,27 +16,12 @@
 
 use std::time::Duration;
 
-use crate::kubelet::manifest::{ContainerSpec, PodSpec};
-use crate::kubelet::{EventKind, ProbeKind, ProbeSpec};
+// Re-exported: other scenarios take the article's pod from here too.
+pub use testkit::fixtures::article_pod;
+
+use crate::kubelet::EventKind;
 use crate::stage::*;
 use crate::support::Layout;
-
-/// The article's own pod: WordPress alone, its liveness probe `GET /` on port 80.
-pub fn article_pod() -> PodSpec {
-    let mut liveness = ProbeSpec::http(ProbeKind::Liveness, "/", WORDPRESS_PORT);
-    liveness.initial_delay_seconds = 30;
-    liveness.period_seconds = 10;
-    liveness.timeout_seconds = 5;
-    PodSpec {
-        sidecars: Vec::new(),
-        containers: vec![ContainerSpec {
-            name: WORDPRESS.into(),
-            probes: vec![liveness],
-            pre_stop_sleep_seconds: 0,
-        }],
-        termination_grace_period_seconds: 30,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn article_edit_in_the_container_layer_is_healed_by_one_fresh_container() {

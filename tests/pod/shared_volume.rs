@@ -8,7 +8,6 @@
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use crate::kubelet::{ProbeKind, ProbeResult};
 use crate::stage::*;
 use crate::support::Layout;
 
@@ -34,13 +33,14 @@ async fn restore_on_the_shared_volume_heals_as_uid_33_without_a_restart() {
         .kubelet
         .mark("podman exec wordpress sed -i: DB_HOST -> 'hoge' (shared volume)");
     stage.exec_sed(SED_DB_HOST_HOGE);
-    let start = std::time::Instant::now();
-    while std::fs::read(&file).ok().as_ref() != Some(&golden) {
-        if start.elapsed() > Duration::from_secs(15) {
-            stage.fail("the sidecar did not write the golden copy back within 15 s");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    stage
+        .wait_file_is(
+            &file,
+            &golden,
+            Duration::from_secs(15),
+            "the sidecar writing the golden copy back",
+        )
+        .await;
     let restored = stage.kubelet.mark("wp-config.php equals the golden copy");
     let after = owner_and_mode(&file);
     stage.check(
@@ -73,7 +73,7 @@ async fn restore_on_the_shared_volume_heals_as_uid_33_without_a_restart() {
         kept_mode == 0o600,
         &format!("forensic copy mode {kept_mode:o}"),
     );
-    let (status, _) = crate::support::http_get(
+    let (status, _) = testkit::http::http_get(
         stage.wordpress_addr,
         &format!("/{}", forensic[0].file_name().to_string_lossy()),
     )
@@ -85,25 +85,11 @@ async fn restore_on_the_shared_volume_heals_as_uid_33_without_a_restart() {
     );
 
     let serving = stage.ok(stage.wait_wordpress(200, Duration::from_secs(15)).await);
-    stage.ok(stage
-        .kubelet
-        .wait_until(Duration::from_secs(20), "ready after the restore", |k| {
-            k.ready()
-        })
-        .await);
+    stage
+        .wait_ready(Duration::from_secs(20), "ready after the restore")
+        .await;
     stage.pass(40.0).await;
-    let timeline = stage.timeline().clone();
-    stage.check(
-        stage.kubelet.restarts() == 0 && timeline.count_after(edit, killing) == 0,
-        "restore must heal without a restart",
-    );
-    stage.check(
-        timeline.count_after(
-            edit,
-            result_changed(ProbeKind::Liveness, ProbeResult::Failure),
-        ) == 0,
-        "liveness reached its failure threshold",
-    );
+    stage.check_no_restart(edit, "restore must heal without a restart");
     stage.check(stage.kubelet.ready(), "the pod is not ready at the end");
     let timeline = stage
         .finish("pod: the article's edit on the shared volume, policy restore")

@@ -17,39 +17,20 @@ async fn paused_wordpress_is_restarted_once_and_serves_again() {
 
     let wedge = stage.kubelet.mark("podman pause wordpress (a wedge)");
     stage.ok(stage.wordpress.podman_on(&["pause"], &[]));
-    let killed = stage
-        .wait_event(wedge, Duration::from_secs(90), "the liveness kill", killing)
+    let healed = stage
+        .wait_restart_heals(wedge, Duration::from_secs(90))
         .await;
-    let restarted = stage
-        .wait_event(
-            wedge,
-            Duration::from_secs(60),
-            "the fresh container",
-            started_of(WORDPRESS),
-        )
-        .await;
-    let ready = stage.ok(stage
-        .kubelet
-        .wait_until(Duration::from_secs(60), "ready after the restart", |k| {
-            k.ready()
-        })
-        .await);
     stage.pass(40.0).await;
-    let restarts = stage.kubelet.restarts();
-    stage.check(
-        restarts == 1,
-        &format!("expected one restart, got {restarts}"),
-    );
+    stage.check_one_restart(wedge);
     stage.check(
         stage.wordpress.id().is_some_and(|id| id != first),
         "no new container",
     );
-    stage.check(stage.kubelet.ready(), "not ready at the end");
     let timeline = stage.finish("pod: WordPress wedged (podman pause)").await;
     println!(
-        "wedge -> kill: {}\nwedge -> fresh container: {}\nthen ready after {:.2}s real; restarts: 1",
-        span(&timeline, wedge, killed),
-        span(&timeline, wedge, restarted),
-        ready.as_secs_f64()
+        "wedge -> kill: {}\nwedge -> fresh container: {}\nwedge -> ready: {}; restarts: 1",
+        span(&timeline, wedge, healed.kill),
+        span(&timeline, wedge, healed.restarted),
+        span(&timeline, wedge, healed.healthy),
     );
 }

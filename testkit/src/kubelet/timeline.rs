@@ -165,6 +165,11 @@ impl Timeline {
         self.start.elapsed()
     }
 
+    /// The time scale: real seconds per emulated second.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
     /// Real seconds → the emulated seconds they stand for.
     pub fn emulated(&self, real: Duration) -> f64 {
         real.as_secs_f64() / self.scale

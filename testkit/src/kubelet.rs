@@ -33,11 +33,8 @@
 //! The emulator runs no process itself: a [`ContainerRuntime`] per container starts,
 //! signals and watches it.
 
-#[path = "kubelet/http.rs"]
 pub mod http;
-#[path = "kubelet/manifest.rs"]
 pub mod manifest;
-#[path = "kubelet/timeline.rs"]
 pub mod timeline;
 
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! The real environment of a scenario, shared by the tests and the demo:
 //! `scripts/wpenv.sh` (a real WordPress served by `php -S` and a real MariaDB) under a
 //! state directory of the scenario's own, the PHP server as the emulator's "WordPress
-//! container", PHP's request log (what WordPress received), and a plain HTTP GET.
+//! container", PHP's request log (what WordPress received).
 //!
 //! Everything it starts is stopped when the [`WpEnv`] is dropped (`wpenv.sh down`),
 //! also on a panic. It never touches the machine's MariaDB beyond what `wpenv.sh`
@@ -12,14 +12,13 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::kubelet::{ContainerRuntime, Signal};
 
+/// The checkout: the kit lives in its `testkit/` folder.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    kit.parent().unwrap_or(kit).to_path_buf()
 }
 
 /// A port nobody listens on right now.
@@ -364,37 +363,7 @@ impl ContainerRuntime for PhpContainer {
     }
 }
 
-/// GET over a new connection (`Connection: close`): status and body.
-pub async fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect {addr}: {e}"))?;
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: wp-sentinel-e2e\r\nConnection: close\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("send: {e}"))?;
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("no HTTP status in {head:?}"))?;
-        Ok((status, body.to_string()))
-    };
-    tokio::time::timeout(Duration::from_secs(10), exchange)
-        .await
-        .unwrap_or_else(|_| Err(format!("GET {path} on {addr}: no answer in 10 s")))
-}
+pub use crate::http::http_get;
 
 #[cfg(test)]
 mod tests {

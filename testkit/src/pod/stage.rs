@@ -19,30 +19,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::fixtures::millis;
+use crate::http::http_get;
 use crate::kubelet::manifest::{read_pod, PodSpec};
-use crate::kubelet::{ContainerRuntime, EventKind, Kubelet, Options, Timeline};
-use crate::podman::{images, podman, Kind, Owned};
-use crate::runtime::{PodmanContainer, RunSpec};
-use crate::support::{free_port, http_get, repo, Layout, WpEnv};
+use crate::kubelet::{ContainerRuntime, Kubelet, Options, Timeline};
+use crate::pod::podman::{images, podman, Kind, Owned};
+use crate::pod::runtime::{PodmanContainer, RunSpec};
+use crate::wpenv::{free_port, repo, Layout, WpEnv};
 
-pub const WORDPRESS: &str = "wordpress";
-pub const SIDECAR: &str = "wp-sentinel";
-pub const MANIFEST: &str = "k8s/base/deployment.yaml";
-pub const GOLDEN: &str = "k8s/base/golden/wp-config.php";
-pub const SIDECAR_PORT: u16 = 9090;
-pub const WORDPRESS_PORT: u16 = 80;
-/// The article's edit, against the template's `getenv_docker` form.
-pub const SED_DB_HOST_HOGE: &str = "s/getenv_docker('WORDPRESS_DB_HOST', 'mysql')/'hoge'/";
-
-/// `WP_SENTINEL_E2E_SLOWDOWN` (default 1) multiplies a scenario's time scale.
-pub fn scale(base: f64) -> f64 {
-    let slowdown = std::env::var("WP_SENTINEL_E2E_SLOWDOWN")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| *v > 0.0)
-        .unwrap_or(1.0);
-    base * slowdown
-}
+pub use crate::fixtures::{
+    scale, DB_HOST_HOGE, DB_HOST_TEMPLATE, GOLDEN, MANIFEST, SED_DB_HOST_HOGE, SIDECAR,
+    SIDECAR_PORT, WORDPRESS, WORDPRESS_PORT,
+};
+pub use crate::scene::*;
 
 /// What a scenario asks of its stage.
 pub struct Setup {
@@ -55,8 +44,8 @@ pub struct Setup {
     pub pod: Option<PodSpec>,
     /// Settings for the sidecar, after the manifests' (they win).
     pub sidecar_env: Vec<(String, String)>,
-    /// Where the database environments go (default: the test target's `pod/`; the
-    /// demo, `examples/demo_pod.rs`, has no `CARGO_TARGET_TMPDIR`).
+    /// Where the database environments go (default: `target/tmp/pod` of the
+    /// checkout, where the pod tests' `CARGO_TARGET_TMPDIR` is).
     pub root: Option<PathBuf>,
 }
 
@@ -99,11 +88,6 @@ fn vars_of(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `5s` scaled, as the sidecar's configuration reads it.
-fn millis(seconds: f64, scale: f64) -> String {
-    format!("{}ms", ((seconds * scale * 1000.0).round() as u64).max(1))
-}
-
 fn env_flags(vars: &BTreeMap<String, String>) -> Vec<String> {
     vars.iter()
         .flat_map(|(k, v)| ["--env".to_string(), format!("{k}={v}")])
@@ -115,9 +99,10 @@ impl Stage {
         let started = Instant::now();
         let images = images();
         let name = setup.name;
-        let root = setup.root.clone().unwrap_or_else(|| {
-            PathBuf::from(option_env!("CARGO_TARGET_TMPDIR").unwrap_or("target/tmp")).join("pod")
-        });
+        let root = setup
+            .root
+            .clone()
+            .unwrap_or_else(|| repo().join("target/tmp/pod"));
         let env = Arc::new(WpEnv::up(name, &root, setup.own_database));
         // WordPress is installed in the database; from now on the pod serves it, on
         // the port its siteurl names.
@@ -365,14 +350,6 @@ impl Stage {
         self.sidecar.as_ref().expect("this pod has a sidecar")
     }
 
-    pub fn emulated(&self, seconds: f64) -> Duration {
-        Duration::from_secs_f64(seconds * self.scale)
-    }
-
-    pub fn timeline(&self) -> &Arc<Timeline> {
-        self.kubelet.timeline()
-    }
-
     /// The docroot volume's files on the host.
     pub fn docroot(&self) -> PathBuf {
         let volume = self.docroot.as_ref().expect("a shared docroot");
@@ -385,31 +362,6 @@ impl Stage {
         self.state
             .mountpoint()
             .unwrap_or_else(|e| self.fail(&format!("state volume: {e}")))
-    }
-
-    /// Panics with the timeline and both containers' last output.
-    pub fn fail(&self, message: &str) -> ! {
-        let sidecar = self
-            .sidecar
-            .as_ref()
-            .map(|s| s.log_tail(30))
-            .unwrap_or_default();
-        panic!(
-            "{message}\n--- timeline ---\n{}--- sidecar output (last lines) ---\n{sidecar}\n\
-             --- WordPress output (last lines) ---\n{}",
-            self.timeline().render(true),
-            self.wordpress.log_tail(15)
-        )
-    }
-
-    pub fn ok<T>(&self, result: Result<T, String>) -> T {
-        result.unwrap_or_else(|e| self.fail(&e))
-    }
-
-    pub fn check(&self, condition: bool, message: &str) {
-        if !condition {
-            self.fail(message);
-        }
     }
 
     /// The article's `kubectl exec … sed -i`: run inside the WordPress container, as
@@ -428,53 +380,11 @@ impl Stage {
             .podman_on(&["exec"], &["cat", "/var/www/html/wp-config.php"])
     }
 
-    /// Waits for the first event after `since` that `matches`; its time.
-    pub async fn wait_event(
-        &self,
-        since: Duration,
-        limit: Duration,
-        what: &str,
-        matches: impl Fn(&EventKind) -> bool,
-    ) -> Duration {
-        let start = Instant::now();
-        loop {
-            if let Some(event) = self.timeline().first_after(since, &matches) {
-                return event.at;
-            }
-            if start.elapsed() > limit {
-                self.fail(&format!("{what}: not within {limit:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Polls WordPress (`/wp-login.php`, through the pod's published port) until it
-    /// answers `status`; when it did.
-    pub async fn wait_wordpress(&self, status: u16, limit: Duration) -> Result<Duration, String> {
-        let start = Instant::now();
-        let mut last = String::new();
-        while start.elapsed() < limit {
-            match http_get(self.wordpress_addr, "/wp-login.php").await {
-                Ok((answer, _)) if answer == status => return Ok(self.timeline().now()),
-                Ok((answer, _)) => last = answer.to_string(),
-                Err(e) => last = e,
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(format!(
-            "WordPress did not answer {status} within {limit:?} (last: {last})"
-        ))
-    }
-
     /// GET on the sidecar through the pod's published port.
     pub async fn sidecar_get(&self, path: &str) -> (u16, String) {
         http_get(self.sidecar_addr, path)
             .await
             .unwrap_or((0, String::new()))
-    }
-
-    pub async fn pass(&self, seconds: f64) {
-        tokio::time::sleep(self.emulated(seconds)).await;
     }
 
     /// Stops the emulator, prints the timeline and the scenario's measured time, and
@@ -515,40 +425,31 @@ fn ids(container: &PodmanContainer) -> Vec<String> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
-        .map(|(n, id, code)| format!("#{n} {} exit {code:?}", crate::runtime::short(id)))
+        .map(|(n, id, code)| format!("#{n} {} exit {code:?}", crate::pod::runtime::short(id)))
         .collect()
 }
 
-/// `a → b` in emulated seconds, for reports.
-pub fn span(timeline: &Timeline, from: Duration, to: Duration) -> String {
-    let real = to.saturating_sub(from);
-    format!(
-        "{:.2}s real = {:.0}s emulated",
-        real.as_secs_f64(),
-        timeline.emulated(real)
-    )
-}
+impl Scene for Stage {
+    /// `/wp-login.php` through the pod's published port.
+    fn wordpress_page(&self) -> (SocketAddr, &'static str) {
+        (self.wordpress_addr, "/wp-login.php")
+    }
 
-/// Matchers for `Timeline::first_after` / `count_after`; without `_of`, of WordPress.
-pub fn killing(e: &EventKind) -> bool {
-    killing_of(WORDPRESS)(e)
-}
+    fn kubelet(&self) -> &Kubelet {
+        &self.kubelet
+    }
 
-pub fn killing_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Killing { container, .. } if container.is(name))
-}
-
-pub fn started_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Started { container } if container.is(name) && container.instance > 0)
-}
-
-pub fn exited_of(name: &'static str) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Exited { container } if container.is(name))
-}
-
-pub fn result_changed(
-    kind: crate::kubelet::ProbeKind,
-    to: crate::kubelet::ProbeResult,
-) -> impl Fn(&EventKind) -> bool {
-    move |e| matches!(e, EventKind::Result { probe, to: t, container, .. } if *probe == kind && *t == to && container.is(WORDPRESS))
+    /// Both containers' last lines (podman's log of each).
+    fn output(&self) -> String {
+        let sidecar = self
+            .sidecar
+            .as_ref()
+            .map(|s| s.log_tail(30))
+            .unwrap_or_default();
+        format!(
+            "--- sidecar output (last lines) ---\n{sidecar}\n\
+             --- WordPress output (last lines) ---\n{}",
+            self.wordpress.log_tail(15)
+        )
+    }
 }

@@ -15,8 +15,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::fixtures::millis;
+use crate::http::http_get;
 use crate::kubelet::{ContainerRuntime, Signal};
-use crate::support::{free_port, http_get, WpEnv};
+use crate::wait;
+use crate::wpenv::{free_port, WpEnv};
 
 pub struct Sidecar {
     binary: PathBuf,
@@ -28,11 +31,6 @@ pub struct Sidecar {
     child: Mutex<Option<Child>>,
     pub addr: SocketAddr,
     pub log: PathBuf,
-}
-
-/// `5s` scaled, as the configuration reads it (`500ms`).
-fn millis(seconds: f64, scale: f64) -> String {
-    format!("{}ms", ((seconds * scale * 1000.0).round() as u64).max(1))
 }
 
 impl Sidecar {
@@ -170,30 +168,18 @@ impl Sidecar {
             .unwrap_or_else(|e| panic!("sidecar {path}: {e}\n{}", self.log_tail(30)))
     }
 
-    /// Waits until `path` answers `status`; the body of that answer.
+    /// Waits until `path` answers `status`; the body of that answer. A restarted
+    /// instance may not listen yet: refused is "not yet".
     pub async fn wait_for(
         &self,
         path: &str,
         status: u16,
         limit: Duration,
     ) -> Result<String, String> {
-        let start = Instant::now();
-        let mut last = (0, String::new());
-        while start.elapsed() < limit {
-            // A restarted instance may not listen yet: refused is "not yet".
-            match http_get(self.addr, path).await {
-                Ok(answer) if answer.0 == status => return Ok(answer.1),
-                Ok(answer) => last = answer,
-                Err(error) => last = (0, error),
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err(format!(
-            "sidecar {path} did not answer {status} within {limit:?}; last {} {}\n{}",
-            last.0,
-            last.1,
-            self.log_tail(20)
-        ))
+        let every = Duration::from_millis(50);
+        wait::answers(self.addr, path, status, limit, every)
+            .await
+            .map_err(|e| format!("sidecar: {e}\n{}", self.log_tail(20)))
     }
 
     pub fn log_tail(&self, lines: usize) -> String {

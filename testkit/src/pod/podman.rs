@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::support::repo;
+use crate::wpenv::repo;
 
 pub fn containers_conf() -> PathBuf {
     repo().join("containers/containers.conf")

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use crate::kubelet::{ContainerRuntime, Signal};
-use crate::podman::{podman, Kind, Owned};
+use crate::pod::podman::{podman, Kind, Owned};
 
 /// How to run one container of the pod: everything after `podman run -d --pod P`.
 #[derive(Clone, Debug)]
