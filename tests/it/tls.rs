@@ -1,28 +1,26 @@
-//! TLS to MySQL, as managed services require it: a MariaDB of the test's own with a
+//! TLS to MySQL, as managed services require it: a MariaDB of the test's own (wpenv.sh's private instance) with a
 //! CA and a server certificate made by the test (openssl), and a user that must use
 //! TLS (`REQUIRE SSL`). The check passes only with TLS on, verifies the CA and the
 //! host name when asked, and fails with a TLS reason against a foreign CA.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use wp_sentinel::checks::mysql::MysqlCheck;
 use wp_sentinel::verdict::Class;
 
 use crate::support::{config, pairs, TestDatabase};
 
-/// A private mariadbd with TLS, stopped when dropped.
+/// A private MariaDB with TLS: `scripts/wpenv.sh db-up`'s own instance (the one
+/// bootstrap of a private mariadbd in the repository), stopped by `down` when dropped.
 struct TlsMariaDb {
-    child: Child,
     dir: tempfile::TempDir,
     port: u16,
 }
 
 impl Drop for TlsMariaDb {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.wpenv("down");
     }
 }
 
@@ -32,7 +30,8 @@ fn run(command: &mut Command) {
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     assert!(
         output.status.success(),
-        "{command:?} failed: {}",
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
 }
@@ -86,77 +85,54 @@ fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     (ca, cert, key)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 impl TlsMariaDb {
     fn start() -> TlsMariaDb {
         let dir = tempfile::Builder::new()
             .prefix("wps-tls-")
             .tempdir()
             .expect("tempdir");
-        let (ca, cert, key) = make_certificates(dir.path(), "server");
-        let port = free_port();
-        let data = dir.path().join("data");
-        let cnf = dir.path().join("my.cnf");
-        let socket = dir.path().join("mysqld.sock");
-        std::fs::write(
-            &cnf,
-            format!(
-                "[mysqld]\nuser = mysql\ndatadir = {}\nsocket = {}\nport = {port}\nbind-address = 127.0.0.1\n\
-                 skip-name-resolve\ninnodb_buffer_pool_size = 16M\nssl_ca = {}\nssl_cert = {}\nssl_key = {}\n\
-                 pid-file = {}\nlog-error = {}\n",
-                data.display(),
-                socket.display(),
-                ca.display(),
-                cert.display(),
-                key.display(),
-                dir.path().join("mysqld.pid").display(),
-                dir.path().join("error.log").display()
-            ),
-        )
-        .expect("my.cnf");
-        run(Command::new("chown")
-            .arg("-R")
-            .arg("mysql:mysql")
-            .arg(dir.path()));
+        let (_, cert, key) = make_certificates(dir.path(), "server");
+        // mariadbd runs as mysql: it must reach the state directory and read the key.
         run(Command::new("chmod").arg("755").arg(dir.path()));
-        run(Command::new("mariadb-install-db")
-            .arg(format!("--defaults-file={}", cnf.display()))
-            .args([
-                "--user=mysql",
-                "--skip-test-db",
-                "--auth-root-authentication-method=socket",
-            ])
-            .stdout(Stdio::null()));
-        let child = Command::new("/usr/sbin/mariadbd")
-            .arg(format!("--defaults-file={}", cnf.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mariadbd (is mariadb-server installed? scripts/test.sh installs it)");
-        let server = TlsMariaDb { child, dir, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "own MariaDB did not start: see {}",
-                server.dir.path().join("error.log").display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        run(Command::new("chown")
+            .arg("mysql:mysql")
+            .arg(&cert)
+            .arg(&key));
+        let server = TlsMariaDb {
+            dir,
+            port: testkit::wpenv::free_port(),
+        };
+        let mut db_up = server.wpenv_command("db-up");
+        db_up
+            .env("WPENV_OWN_DB_SSL_CERT", &cert)
+            .env("WPENV_OWN_DB_SSL_KEY", &key);
+        run(&mut db_up);
         server
+    }
+
+    fn wpenv_command(&self, command: &str) -> Command {
+        let mut wpenv = Command::new("bash");
+        wpenv
+            .arg(testkit::wpenv::repo().join("scripts/wpenv.sh"))
+            .arg(command)
+            .env("WPENV_DIR", self.state())
+            .env("WPENV_DB_MODE", "own")
+            .env("WPENV_OWN_DB_PORT", self.port.to_string());
+        wpenv
+    }
+
+    fn wpenv(&self, command: &str) -> std::io::Result<std::process::Output> {
+        self.wpenv_command(command).output()
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
     }
 
     fn admin_url(&self) -> String {
         let socket = self
-            .dir
-            .path()
-            .join("mysqld.sock")
+            .state()
+            .join("mysql/mariadbd.sock")
             .display()
             .to_string()
             .replace('/', "%2F");
