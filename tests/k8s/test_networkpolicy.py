@@ -1,4 +1,4 @@
-"""The NetworkPolicy of the WordPress pod (issue 12): it selects every
+"""The NetworkPolicy of the WordPress pod: it selects every
 WordPress pod, keeps port 80 open to visitors, and admits the sidecar's port
 only from the monitoring namespace (the kubelet, on the pod's own node, is not
 filtered by NetworkPolicy: docs/operations.md)."""
