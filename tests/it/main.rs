@@ -5,6 +5,7 @@
 mod cli;
 mod drift;
 mod floods;
+mod hostile_memory;
 mod mysql;
 mod probes;
 mod readme;
