@@ -6,6 +6,7 @@ mod cli;
 mod drift;
 mod floods;
 mod hostile_memory;
+mod hung_volume;
 mod mysql;
 mod probes;
 mod readme;
