@@ -89,6 +89,8 @@ impl Volume {
             Command::new("cat")
                 .arg(self.mount.join("gate"))
                 .stdout(Stdio::null())
+                // It ends with "connection aborted" when the daemon is killed.
+                .stderr(Stdio::null())
                 .spawn()
                 .expect("cat gate"),
         );
