@@ -98,6 +98,18 @@ COPY --from=binary /out/wp-sentinel /wp-sentinel
 
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 
+# glibc's malloc, tuned so that memory goes back to the kernel after a big
+# wp-config.php (the static binary reads GLIBC_TUNABLES like a dynamic one).
+# Untuned, `serve` reading 1 MiB hostile files again and again kept 48 to 72 MB
+# once a normal file was back, and peaked at 53 to 77 MB (the manifests' limit
+# is 64 Mi); tuned: 4 MB kept, 37 MB peak. Buffers of 128 KiB and more are
+# mmapped and unmapped when freed (a fixed mmap_threshold also stops glibc
+# raising it after each big free); the heap top is trimmed past 128 KiB; two
+# arenas, not eight per core, for the runtime's two worker threads. Figures and
+# command: RELIABILITY.md, "Memory on hostile files". tests/it/hostile_memory.rs
+# runs the sidecar with this line's value; keep it on one line.
+ENV GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2
+
 # 65532 is the conventional "nonroot" UID/GID of distroless images. In the
 # WordPress pod the manifests run it as www-data (33) instead, so that it can
 # rewrite the wp-config.php that the WordPress image creates.

@@ -5,6 +5,8 @@
 mod cli;
 mod drift;
 mod floods;
+mod hostile_memory;
+mod hung_volume;
 mod mysql;
 mod probes;
 mod readme;

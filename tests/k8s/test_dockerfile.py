@@ -101,3 +101,22 @@ def test_dockerignore_keeps_the_context_small():
         assert (REPO / source).exists(), f"COPY {source}: not in the repository"
         if "*" in ignore:
             assert f"!{source}" in ignore or f"!{source}/" in ignore, f".dockerignore excludes {source}"
+
+
+def test_malloc_gives_memory_back():
+    """glibc's malloc returns a big wp-config.php's memory (RELIABILITY.md, "Memory
+    on hostile files"); tests/it/hostile_memory.rs runs the sidecar with this value,
+    read from its own `ENV GLIBC_TUNABLES=` line."""
+    values = [
+        args.partition("=")[2]
+        for word, args in final_stage()
+        if word == "ENV" and args.startswith("GLIBC_TUNABLES=")
+    ]
+    assert len(values) == 1, "one ENV GLIBC_TUNABLES=... line in the final stage"
+    lines = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("ENV GLIBC_TUNABLES=")]
+    assert len(lines) == 1, "on a line of its own, as tests/it/hostile_memory.rs reads it"
+    tunables = dict(item.split("=", 1) for item in values[0].split(":"))
+    for name in ("glibc.malloc.trim_threshold", "glibc.malloc.mmap_threshold"):
+        assert name in tunables and tunables[name].isdigit(), f"{name} is set to a number"
+        assert int(tunables[name]) <= 1 << 20, f"{name} {tunables[name]}: memory kept past 1 MiB"
+    assert int(tunables.get("glibc.malloc.arena_max", "0")) in range(1, 5), "a few arenas, not 8 per core"
