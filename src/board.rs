@@ -15,18 +15,19 @@ use arc_swap::ArcSwap;
 
 use crate::metrics as m;
 use crate::verdict::{
-    self, CheckName, CheckState, Context, Line, Observation, Probe, States, Thresholds, N_CHECKS,
+    self, CheckName, CheckState, Context, Line, Observation, PerCheck, PerProbe, Probe, States,
+    Thresholds,
 };
 
 /// What probes read.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub states: States,
-    /// Lines of `/livez`, `/readyz`, `/startupz`, in that order.
-    pub lines: [Vec<Line>; 3],
+    /// Each probe's lines.
+    pub lines: PerProbe<Vec<Line>>,
     pub context: Context,
-    pub enabled: [bool; N_CHECKS],
-    pub staleness_bounds: [Duration; N_CHECKS],
+    pub enabled: PerCheck<bool>,
+    pub staleness_bounds: PerCheck<Duration>,
     /// When the sidecar started: a check that never finished is stale from here.
     pub started: Instant,
     /// Extra explanation for verbose bodies (the breaker's story).
@@ -35,27 +36,23 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn probe_lines(&self, probe: Probe) -> &[Line] {
-        match probe {
-            Probe::Live => &self.lines[0],
-            Probe::Ready => &self.lines[1],
-            Probe::Startup => &self.lines[2],
-        }
+        &self.lines[probe]
     }
 
     /// Checks whose latest result is older than its bound, with their age.
     pub fn stale_checks(&self, now: Instant) -> Vec<(CheckName, Duration)> {
         CheckName::ALL
             .into_iter()
-            .filter(|check| self.enabled[check.index()])
+            .filter(|check| self.enabled[*check])
             .filter_map(|check| {
-                let state = &self.states[check.index()];
+                let state = &self.states[check];
                 let since = state
                     .last
                     .as_ref()
                     .map(|last| last.finished())
                     .unwrap_or(self.started);
                 let age = now.saturating_duration_since(since);
-                (age > self.staleness_bounds[check.index()]).then_some((check, age))
+                (age > self.staleness_bounds[check]).then_some((check, age))
             })
             .collect()
     }
@@ -79,18 +76,19 @@ pub struct Board {
 }
 
 struct Writer {
-    thresholds: [Thresholds; N_CHECKS],
+    thresholds: PerCheck<Thresholds>,
 }
 
 impl Board {
-    /// `settings` are indexed by `CheckName::index`.
-    pub fn new(settings: [CheckSettings; N_CHECKS]) -> Arc<Board> {
+    /// `settings` has one entry per check (an array is in `CheckName::ALL`'s order).
+    pub fn new(settings: impl Into<PerCheck<CheckSettings>>) -> Arc<Board> {
+        let settings = settings.into();
         let context = Context {
             draining: false,
             breaker_tripped: false,
-            mysql_enabled: settings[CheckName::Mysql.index()].enabled,
-            wpconfig_enabled: settings[CheckName::WpConfig.index()].enabled,
-            wordpress_light_enabled: settings[CheckName::WordPressLight.index()].enabled,
+            mysql_enabled: settings[CheckName::Mysql].enabled,
+            wpconfig_enabled: settings[CheckName::WpConfig].enabled,
+            wordpress_light_enabled: settings[CheckName::WordPressLight].enabled,
         };
         let states: States = Default::default();
         let lines = compute_lines(&states, context);
@@ -144,8 +142,8 @@ impl Board {
                 .increment(1);
         }
         self.update(|snapshot, thresholds| {
-            let state = &mut snapshot.states[check.index()];
-            if state.record(observation, thresholds[check.index()]) {
+            let state = &mut snapshot.states[check];
+            if state.record(observation, thresholds[check]) {
                 log_check_change(check, state);
             }
             metrics::gauge!(m::CHECK_UP, "check" => check.as_str())
@@ -168,7 +166,7 @@ impl Board {
         });
     }
 
-    fn update(&self, change: impl FnOnce(&mut Snapshot, &[Thresholds; N_CHECKS])) {
+    fn update(&self, change: impl FnOnce(&mut Snapshot, &PerCheck<Thresholds>)) {
         // A poisoned lock means a writer panicked mid-update; the snapshot it would have
         // replaced is still whole, so carry on with it.
         let writer = self
@@ -179,14 +177,11 @@ impl Board {
         let mut next = Snapshot::clone(&before);
         change(&mut next, &writer.thresholds);
         next.lines = compute_lines(&next.states, next.context);
-        for (index, probe) in [Probe::Live, Probe::Ready, Probe::Startup]
-            .into_iter()
-            .enumerate()
-        {
-            let was = verdict::all_ok(&before.lines[index]);
-            let now = verdict::all_ok(&next.lines[index]);
+        for probe in Probe::ALL {
+            let was = verdict::all_ok(&before.lines[probe]);
+            let now = verdict::all_ok(&next.lines[probe]);
             if was != now {
-                log_probe_change(probe, now, &next.lines[index]);
+                log_probe_change(probe, now, &next.lines[probe]);
             }
         }
         self.publish_verdict_metrics(&next);
@@ -196,22 +191,15 @@ impl Board {
     }
 
     fn publish_verdict_metrics(&self, snapshot: &Snapshot) {
-        for (index, probe) in [Probe::Live, Probe::Ready, Probe::Startup]
-            .into_iter()
-            .enumerate()
-        {
-            let ok = verdict::all_ok(&snapshot.lines[index]);
+        for (probe, lines) in snapshot.lines.iter() {
+            let ok = verdict::all_ok(lines);
             metrics::gauge!(m::VERDICT, "probe" => probe.as_str()).set(if ok { 1.0 } else { 0.0 });
         }
     }
 }
 
-fn compute_lines(states: &States, context: Context) -> [Vec<Line>; 3] {
-    [
-        verdict::evaluate(Probe::Live, states, context),
-        verdict::evaluate(Probe::Ready, states, context),
-        verdict::evaluate(Probe::Startup, states, context),
-    ]
+fn compute_lines(states: &States, context: Context) -> PerProbe<Vec<Line>> {
+    PerProbe::from_fn(|probe| verdict::evaluate(probe, states, context))
 }
 
 fn log_check_change(check: CheckName, state: &CheckState) {
@@ -240,7 +228,7 @@ fn log_probe_change(probe: Probe, ok: bool, lines: &[Line]) {
     let reasons: Vec<String> = lines
         .iter()
         .filter(|line| !line.ok)
-        .map(|line| format!("{}: {}", line.name, line.reason))
+        .map(|line| format!("{}: {}", line.subject, line.reason))
         .collect();
     if ok {
         tracing::info!(
@@ -345,7 +333,7 @@ mod tests {
 
     #[test]
     fn draining_and_breaker_are_published_in_the_snapshot() {
-        let board = Board::new([settings(10); N_CHECKS]);
+        let board = Board::new([settings(10); verdict::N_CHECKS]);
         board.start_draining();
         assert!(board.is_draining());
         assert!(board.snapshot().context.draining);

@@ -63,7 +63,7 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     let snapshot = board.snapshot();
     let mut report = String::new();
     for check in CheckName::ALL {
-        if let Some(last) = &snapshot.states[check.index()].last {
+        if let Some(last) = &snapshot.states[check].last {
             let _ = writeln!(
                 report,
                 "{:<15} {:<4} {:>7.1}ms  {}",
@@ -85,7 +85,7 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
             if ok { "pass" } else { "fail" }
         );
         for line in lines.iter().filter(|line| !line.ok) {
-            let _ = writeln!(report, "  [-]{} {}", line.name, line.reason);
+            let _ = writeln!(report, "  [-]{} {}", line.subject, line.reason);
         }
         if kind == probe && !ok {
             code = EXIT_FAIL;

@@ -183,7 +183,7 @@ impl Healer {
     }
 
     async fn react(&self, snapshot: &Snapshot, memory: &mut HealerMemory) {
-        let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
+        let wpconfig = &snapshot.states[CheckName::WpConfig];
         let drifted = drifted(snapshot);
         self.observe_restart(snapshot, drifted, memory);
         if !drifted {
@@ -253,7 +253,7 @@ impl Healer {
     /// WordPress went down and came back: a restart (by the kubelet, or anyone). The
     /// second witness: a restart shorter than the poll goes unseen here.
     fn observe_restart(&self, snapshot: &Snapshot, drifted: bool, memory: &mut HealerMemory) {
-        let Some(last) = &snapshot.states[CheckName::WordPress.index()].last else {
+        let Some(last) = &snapshot.states[CheckName::WordPress].last else {
             return;
         };
         // Refused or reset: nothing listens, the container is down. A timeout is a
@@ -377,6 +377,6 @@ impl Healer {
 
 /// `wp-config.php` drifts from the desired settings (after hysteresis).
 fn drifted(snapshot: &Snapshot) -> bool {
-    let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
+    let wpconfig = &snapshot.states[CheckName::WpConfig];
     wpconfig.effective_class == Class::Drift && !wpconfig.effective.is_ok()
 }

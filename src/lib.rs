@@ -67,10 +67,9 @@ fn check_settings(enabled: bool, schedule: &Schedule) -> CheckSettings {
     }
 }
 
-/// Builds the board for a configuration: one entry per check, in `CheckName::ALL`'s
-/// order.
+/// Builds the board for a configuration: one entry per check.
 pub fn new_board(config: &Config) -> Arc<Board> {
-    Board::new(verdict::CheckName::ALL.map(|check| {
+    Board::new(verdict::PerCheck::from_fn(|check| {
         let (enabled, schedule) = check_schedule(config, check);
         check_settings(enabled, schedule)
     }))
@@ -129,7 +128,7 @@ pub async fn run_with(
     ));
     let mut background = Vec::new();
     if let Some(check) = &wpconfig {
-        let trigger = engine.triggers.wpconfig.clone();
+        let trigger = engine.triggers.of(verdict::CheckName::WpConfig).clone();
         background.push(tokio::spawn(watch::keep_watching(
             config.wpconfig.path.clone(),
             trigger.clone(),

@@ -25,7 +25,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::board::{Board, Snapshot};
 use crate::heal::witness::LivenessWitness;
 use crate::metrics as m;
-use crate::verdict::{CheckName, Line, Probe};
+use crate::verdict::{CheckName, Line, Probe, Subject};
 
 /// What handlers share.
 pub struct AppState {
@@ -148,7 +148,7 @@ fn probe(state: &AppState, probe: Probe, only: Option<&str>, query: &Query) -> R
         mark_stale(&snapshot, &mut lines);
     }
     if let Some(only) = only {
-        lines.retain(|line| line.name == only);
+        lines.retain(|line| line.subject.as_str() == only);
         if lines.is_empty() {
             return text(
                 StatusCode::NOT_FOUND,
@@ -156,7 +156,7 @@ fn probe(state: &AppState, probe: Probe, only: Option<&str>, query: &Query) -> R
             );
         }
     }
-    lines.retain(|line| !query.exclude.contains(&line.name));
+    lines.retain(|line| !query.exclude.contains(&line.subject.as_str()));
     let ok = lines.iter().all(|line| line.ok);
     let status = if ok {
         StatusCode::OK
@@ -178,12 +178,12 @@ fn probe(state: &AppState, probe: Probe, only: Option<&str>, query: &Query) -> R
     let mut body = String::new();
     for line in &lines {
         if line.ok && line.reason.is_empty() {
-            let _ = writeln!(body, "[+]{} ok", line.name);
+            let _ = writeln!(body, "[+]{} ok", line.subject);
         } else if line.ok {
             // Passing with a story (an outage that is not WordPress's fault, the breaker).
-            let _ = writeln!(body, "[+]{} ok ({})", line.name, line.reason);
+            let _ = writeln!(body, "[+]{} ok ({})", line.subject, line.reason);
         } else {
-            let _ = writeln!(body, "[-]{} failed: {}", line.name, line.reason);
+            let _ = writeln!(body, "[-]{} failed: {}", line.subject, line.reason);
         }
     }
     for note in &snapshot.notes {
@@ -209,7 +209,10 @@ fn probe_path(probe: Probe) -> &'static str {
 /// WordPress on it (liveness keeps it: a broken sidecar must not restart WordPress).
 fn mark_stale(snapshot: &Snapshot, lines: &mut [Line]) {
     for (check, age) in snapshot.stale_checks(Instant::now()) {
-        if let Some(line) = lines.iter_mut().find(|line| line.name == check.as_str()) {
+        if let Some(line) = lines
+            .iter_mut()
+            .find(|line| line.subject == Subject::Check(check))
+        {
             line.ok = false;
             line.reason = format!(
                 "verdict is stale ({:.1}s old): the sidecar's check loop is stuck",
@@ -225,26 +228,26 @@ fn healthz(state: &AppState, query: &Query) -> Response<Body> {
     let stale = snapshot.stale_checks(Instant::now());
     let lines: Vec<Line> = CheckName::ALL
         .into_iter()
-        .filter(|check| snapshot.enabled[check.index()])
+        .filter(|check| snapshot.enabled[*check])
         .map(
             |check| match stale.iter().find(|(name, _)| *name == check) {
                 Some((_, age)) => Line {
-                    name: check.as_str(),
+                    subject: Subject::Check(check),
                     ok: false,
                     reason: format!(
                         "no result for {:.1}s (bound {:?})",
                         age.as_secs_f64(),
-                        snapshot.staleness_bounds[check.index()]
+                        snapshot.staleness_bounds[check]
                     ),
                 },
                 None => Line {
-                    name: check.as_str(),
+                    subject: Subject::Check(check),
                     ok: true,
                     reason: String::new(),
                 },
             },
         )
-        .filter(|line| !query.exclude.contains(&line.name))
+        .filter(|line| !query.exclude.contains(&line.subject.as_str()))
         .collect();
     let ok = lines.iter().all(|line| line.ok);
     let status = if ok {
@@ -262,7 +265,7 @@ fn healthz(state: &AppState, query: &Query) -> Response<Body> {
             let _ = writeln!(
                 body,
                 "[{mark}]{} {}",
-                line.name,
+                line.subject,
                 if line.ok {
                     "fresh".to_string()
                 } else {
@@ -286,8 +289,8 @@ fn health_json(snapshot: &Snapshot, lines: &[Line], ok: bool) -> String {
             "status".into(),
             if line.ok { "pass" } else { "fail" }.into(),
         );
-        if let Some(check) = CheckName::parse(line.name) {
-            let state = &snapshot.states[check.index()];
+        if let Subject::Check(check) = line.subject {
+            let state = &snapshot.states[check];
             if let Some(last) = &state.last {
                 entry.insert(
                     "observedValue".into(),
@@ -305,11 +308,11 @@ fn health_json(snapshot: &Snapshot, lines: &[Line], ok: bool) -> String {
         if !line.reason.is_empty() {
             entry.insert("output".into(), line.reason.clone().into());
         }
-        let key = match CheckName::parse(line.name) {
-            Some(check) if check.measures_response_time() => {
-                format!("{}:responseTime", line.name)
+        let key = match line.subject {
+            Subject::Check(check) if check.measures_response_time() => {
+                format!("{check}:responseTime")
             }
-            _ => line.name.to_string(),
+            subject => subject.as_str().to_string(),
         };
         checks.insert(
             key,

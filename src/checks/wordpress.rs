@@ -22,8 +22,9 @@ use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::config::{StatusRange, WordPressConfig, WordPressLightConfig};
-use crate::verdict::{Class, Observation, Status};
+use crate::checks::{Check, Pace, Pending};
+use crate::config::{Schedule, StatusRange, WordPressConfig, WordPressLightConfig};
+use crate::verdict::{CheckName, Class, Observation, Status};
 
 /// What WordPress prints when `wp-settings.php` cannot reach the database
 /// (`wp-includes/functions.php`, `dead_db()`; the same text in every locale's default).
@@ -58,7 +59,9 @@ pub struct WordPressCheck {
     forwarded_proto: Option<HeaderValue>,
     expected: Vec<StatusRange>,
     body_limit: usize,
-    timeout: Duration,
+    schedule: Schedule,
+    /// The deep check's pace while it fails (the light check's interval).
+    while_failing: Option<Duration>,
 }
 
 impl WordPressCheck {
@@ -106,21 +109,28 @@ impl WordPressCheck {
                 .and_then(|p| HeaderValue::from_str(p).ok()),
             expected: config.expected_statuses.clone(),
             body_limit: config.body_limit,
-            timeout: config.schedule.timeout,
+            schedule: config.schedule,
+            while_failing: None,
         }
     }
 
-    /// One run, always within the timeout.
+    /// Runs at `interval` while its effective status fails (the deep check, at the
+    /// light check's interval: readiness must come back within seconds of a repair).
+    pub fn paced_while_failing(mut self, interval: Duration) -> Self {
+        self.while_failing = Some(interval);
+        self
+    }
+
+    /// One run, within the timeout (see [`crate::checks::run`]).
     pub async fn run(&self) -> Observation {
+        crate::checks::run(self).await
+    }
+
+    async fn observe_once(&self) -> Observation {
         let started = Instant::now();
-        match tokio::time::timeout(self.timeout, self.request()).await {
-            Ok(Ok(answer)) => self.classify(&answer, started),
-            Ok(Err((class, message))) => Observation::fail(class, message, started),
-            Err(_) => Observation::fail(
-                Class::Timeout,
-                format!("no answer from {} within {:?}", self.url, self.timeout),
-                started,
-            ),
+        match self.request().await {
+            Ok(answer) => self.classify(&answer, started),
+            Err((class, message)) => Observation::fail(class, message, started),
         }
     }
 
@@ -256,6 +266,45 @@ impl WordPressCheck {
             )
         };
         Observation::new(result, class, message, started)
+    }
+}
+
+impl Check for WordPressCheck {
+    fn name(&self) -> CheckName {
+        match self.kind {
+            Kind::Deep => CheckName::WordPress,
+            Kind::Light => CheckName::WordPressLight,
+        }
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    fn pace(&self) -> Pace {
+        Pace::WordPress {
+            while_failing: self.while_failing,
+        }
+    }
+
+    fn wakes(&self, observation: &Observation) -> Option<CheckName> {
+        let blames_something = matches!(
+            observation.class,
+            Class::DatabaseError | Class::ServerError | Class::UnexpectedStatus
+        );
+        blames_something.then_some(CheckName::Mysql)
+    }
+
+    fn observe(&self) -> Pending<'_> {
+        Box::pin(self.observe_once())
+    }
+
+    fn timed_out(&self, timeout: Duration, started: Instant) -> Observation {
+        Observation::fail(
+            Class::Timeout,
+            format!("no answer from {} within {timeout:?}", self.url),
+            started,
+        )
     }
 }
 

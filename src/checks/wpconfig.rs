@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::{PinValue, WpConfigConfig};
+use crate::checks::{Check, Pending};
+use crate::config::{PinValue, Schedule, WpConfigConfig};
 use crate::secret::Redactor;
-use crate::verdict::{Class, Observation, Status};
+use crate::verdict::{CheckName, Class, Observation, Status};
 use crate::wpconfig::drift::{self, Desired, Drift, Expectation};
 use crate::wpconfig::reader::{self, Resolved};
 
@@ -159,7 +160,7 @@ pub struct WpConfigCheck {
     max_bytes: u64,
     /// WordPress's uid and gid (see `WpConfigConfig`).
     reader_ids: (u32, u32),
-    timeout: Duration,
+    schedule: Schedule,
     reader: Reader,
     /// A read is running on a blocking thread.
     reading: Arc<AtomicBool>,
@@ -208,7 +209,7 @@ impl WpConfigCheck {
             redactor,
             path: config.path.clone(),
             max_bytes: config.max_bytes,
-            timeout: config.schedule.timeout,
+            schedule: config.schedule,
             reader_ids: (config.reader_uid, config.reader_gid),
             reader: Arc::new(read_bounded_with_owner),
             reading: Arc::new(AtomicBool::new(false)),
@@ -272,11 +273,17 @@ impl WpConfigCheck {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// One run: the read (on a blocking thread) under `wpconfig.timeout`, whose
-    /// expiry is a verdict. A read still stuck from an earlier run (a hung network
-    /// volume) is not joined by another: the run fails at once, so stuck threads
-    /// never pile up.
+    /// One run, within `wpconfig.timeout` (see [`crate::checks::run`]), whose
+    /// expiry is a `timeout` verdict.
     pub async fn run(&self) -> Observation {
+        crate::checks::run(self).await
+    }
+
+    /// The read runs on a blocking thread. A read still stuck from an earlier run (a
+    /// hung network volume) is not joined by another: the run fails at once, so stuck
+    /// threads never pile up. When the timeout drops this future, the thread goes on
+    /// and clears `reading` when its read returns.
+    async fn observe_once(&self) -> Observation {
         let started = Instant::now();
         if self.reading.swap(true, Ordering::AcqRel) {
             return Observation::fail(
@@ -295,9 +302,9 @@ impl WpConfigCheck {
             reading.store(false, Ordering::Release);
             read
         });
-        match tokio::time::timeout(self.timeout, task).await {
-            Ok(Ok((read, owner))) => self.evaluate(read, owner, started),
-            Ok(Err(error)) => {
+        match task.await {
+            Ok((read, owner)) => self.evaluate(read, owner, started),
+            Err(error) => {
                 self.reading.store(false, Ordering::Release);
                 self.fail(
                     Class::Internal,
@@ -305,15 +312,6 @@ impl WpConfigCheck {
                     started,
                 )
             }
-            Err(_) => Observation::fail(
-                Class::Timeout,
-                format!(
-                    "reading {} did not finish within {:?} (a hung volume?)",
-                    self.path.display(),
-                    self.timeout
-                ),
-                started,
-            ),
         }
     }
 
@@ -416,6 +414,31 @@ impl WpConfigCheck {
         }
         metrics::gauge!(crate::metrics::DRIFT_KEYS).set(now.len() as f64);
         memory.drifting = now;
+    }
+}
+
+impl Check for WpConfigCheck {
+    fn name(&self) -> CheckName {
+        CheckName::WpConfig
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    fn observe(&self) -> Pending<'_> {
+        Box::pin(self.observe_once())
+    }
+
+    fn timed_out(&self, timeout: Duration, started: Instant) -> Observation {
+        Observation::fail(
+            Class::Timeout,
+            format!(
+                "reading {} did not finish within {timeout:?} (a hung volume?)",
+                self.path.display()
+            ),
+            started,
+        )
     }
 }
 
