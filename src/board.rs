@@ -5,7 +5,6 @@
 //! Hysteresis lives in `verdict.rs`; this file keeps the states, the staleness clock,
 //! the draining flag and the breaker flag, and logs and counts every change.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -70,7 +69,6 @@ pub struct Board {
     snapshot: ArcSwap<Snapshot>,
     /// Serialises writers; readers never take it.
     write: Mutex<Writer>,
-    draining: AtomicBool,
     /// Bumped on every publish, for the healer to wait on.
     changes: tokio::sync::watch::Sender<u64>,
 }
@@ -106,7 +104,6 @@ impl Board {
             write: Mutex::new(Writer {
                 thresholds: settings.map(|s| s.thresholds),
             }),
-            draining: AtomicBool::new(false),
             changes: tokio::sync::watch::channel(0).0,
         });
         board.publish_verdict_metrics(&board.snapshot());
@@ -123,8 +120,9 @@ impl Board {
         self.changes.subscribe()
     }
 
+    /// Whether the sidecar drains: the snapshot's flag, the only one kept.
     pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
+        self.snapshot.load().context.draining
     }
 
     /// Folds in one observation; logs and counts what changed.
@@ -153,7 +151,6 @@ impl Board {
 
     /// Starts draining: `/readyz` fails from now on.
     pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Relaxed);
         self.update(|snapshot, _| snapshot.context.draining = true);
     }
 

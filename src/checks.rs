@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::Schedule;
-use crate::verdict::{CheckName, Observation};
+use crate::verdict::{CheckName, Class, Observation};
 
 /// One run of a check, not yet finished.
 pub type Pending<'a> = Pin<Box<dyn Future<Output = Observation> + Send + 'a>>;
@@ -58,8 +58,8 @@ pub trait Check: Send + Sync {
     /// it must leave the check usable for the next run.
     fn observe(&self) -> Pending<'_>;
 
-    /// The verdict of a run that did not finish within `timeout` (class `timeout`).
-    fn timed_out(&self, timeout: Duration, started: Instant) -> Observation;
+    /// What the `timeout` verdict of a run that did not finish within `timeout` says.
+    fn timed_out(&self, timeout: Duration) -> String;
 }
 
 /// Runs `check` once under its schedule's timeout: the one place a check's timeout is
@@ -69,6 +69,6 @@ pub async fn run(check: &dyn Check) -> Observation {
     let timeout = check.schedule().timeout;
     match tokio::time::timeout(timeout, check.observe()).await {
         Ok(observation) => observation,
-        Err(_) => check.timed_out(timeout, started),
+        Err(_) => Observation::fail(Class::Timeout, check.timed_out(timeout), started),
     }
 }

@@ -196,8 +196,8 @@ pub fn wpconfig(config: &Config, path: Option<&std::path::Path>) -> (String, i32
         FileRead::Bytes(bytes) => bytes,
         other => return (format!("{}\n", other.describe(check.path())), EXIT_FAIL),
     };
-    let env = check.environment().clone();
-    let parsed = drift::effective_config(&reader::parse(&bytes), &*env);
+    let env = check.environment().lookup();
+    let parsed = drift::effective_config(&reader::parse(&bytes), &env);
     let mut report = format!("{}: {} bytes\n", check.path().display(), bytes.len());
     for define in &parsed.defines {
         let shown = drift::masked_value_description(&define.name, &define.value);
@@ -224,7 +224,7 @@ pub fn wpconfig(config: &Config, path: Option<&std::path::Path>) -> (String, i32
             "  defined more than once (PHP keeps the first): {name}"
         );
     }
-    let drifts = drift::compare(&parsed, check.desired(), &*env);
+    let drifts = drift::compare(&parsed, check.desired(), &env);
     if drifts.is_empty() {
         report.push_str("no drift: the file matches the desired settings\n");
         return (check.redactor().redact(&report), EXIT_PASS);

@@ -271,7 +271,7 @@ mod tests {
     use crate::board::CheckSettings;
     use crate::checks::Pending;
     use crate::config::Schedule;
-    use crate::verdict::{Observation, Thresholds};
+    use crate::verdict::Thresholds;
 
     const INTERVAL: Duration = Duration::from_secs(10);
     const TIMEOUT: Duration = Duration::from_secs(2);
@@ -302,12 +302,8 @@ mod tests {
             Box::pin(std::future::pending())
         }
 
-        fn timed_out(&self, timeout: Duration, started: Instant) -> Observation {
-            Observation::fail(
-                Class::Timeout,
-                format!("no answer within {timeout:?}"),
-                started,
-            )
+        fn timed_out(&self, timeout: Duration) -> String {
+            format!("no answer within {timeout:?}")
         }
     }
 

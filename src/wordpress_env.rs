@@ -214,6 +214,11 @@ impl ImageEnvironment {
         let lookup = |key: &str| self.variables.get(key).cloned();
         getenv_docker(&lookup, name).ok().flatten()
     }
+
+    /// [`get`](Self::get) as the closure the drift comparison takes.
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        |name: &str| self.get(name)
+    }
 }
 
 impl fmt::Debug for ImageEnvironment {

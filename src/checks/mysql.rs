@@ -147,15 +147,9 @@ impl Check for MysqlCheck {
         Box::pin(self.observe_once())
     }
 
-    fn timed_out(&self, timeout: Duration, started: Instant) -> Observation {
-        Observation::fail(
-            Class::Timeout,
-            format!(
-                "database at {} did not answer within {timeout:?}",
-                self.endpoint
-            ),
-            started,
-        )
+    fn timed_out(&self, timeout: Duration) -> String {
+        let endpoint = &self.endpoint;
+        format!("database at {endpoint} did not answer within {timeout:?}")
     }
 }
 

@@ -299,12 +299,8 @@ impl Check for WordPressCheck {
         Box::pin(self.observe_once())
     }
 
-    fn timed_out(&self, timeout: Duration, started: Instant) -> Observation {
-        Observation::fail(
-            Class::Timeout,
-            format!("no answer from {} within {timeout:?}", self.url),
-            started,
-        )
+    fn timed_out(&self, timeout: Duration) -> String {
+        format!("no answer from {} within {timeout:?}", self.url)
     }
 }
 

@@ -16,12 +16,13 @@ use figment::value::Value;
 
 use super::{integer_of, key_label, ms, parse_status_range, secs, Validator};
 use crate::config::{
-    Config, HealConfig, HealPolicy, LogConfig, LogFormat, MysqlConfig, PinValue, Schedule,
-    ServerConfig, ShutdownConfig, StatusRange, TlsMode, WordPressConfig, WordPressLightConfig,
-    WpConfigConfig, DEFAULT_LISTEN, DEFAULT_WORDPRESS_LIGHT_PATH, DEFAULT_WORDPRESS_PATH,
-    DEFAULT_WORDPRESS_URL, DEFAULT_WP_CONFIG,
+    Config, HealConfig, HealPolicy, LogConfig, LogFormat, MysqlConfig, Schedule, ServerConfig,
+    ShutdownConfig, StatusRange, TlsMode, WordPressConfig, WordPressLightConfig, WpConfigConfig,
+    DEFAULT_LISTEN, DEFAULT_WORDPRESS_LIGHT_PATH, DEFAULT_WORDPRESS_PATH, DEFAULT_WORDPRESS_URL,
+    DEFAULT_WP_CONFIG,
 };
 use crate::wordpress_env::{DbSettings, EnvLookup, ImageEnvironment};
+use crate::wpconfig::reader::Resolved;
 
 impl Validator {
     fn schedule(&mut self, section: &str, defaults: Schedule) -> Schedule {
@@ -374,7 +375,7 @@ impl Validator {
         }
     }
 
-    fn pins(&mut self) -> BTreeMap<String, PinValue> {
+    fn pins(&mut self) -> BTreeMap<String, Resolved> {
         let mut pins = BTreeMap::new();
         let Some(value) = self.get("wpconfig.pins").cloned() else {
             return pins;
@@ -386,11 +387,11 @@ impl Validator {
         for (name, value) in dict {
             let key = format!("wpconfig.pins.{name}");
             let pin = match value {
-                Value::Bool(_, b) => Some(PinValue::Bool(*b)),
-                Value::String(_, text) => Some(PinValue::Text(text.clone())),
+                Value::Bool(_, b) => Some(Resolved::Bool(*b)),
+                Value::String(_, text) => Some(Resolved::Str(text.clone())),
                 Value::Num(..) => integer_of(value)
                     .and_then(|n| i64::try_from(n).ok())
-                    .map(PinValue::Int),
+                    .map(Resolved::Int),
                 _ => None,
             };
             let valid_name =

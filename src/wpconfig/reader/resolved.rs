@@ -8,10 +8,10 @@ use std::fmt;
 
 use super::CastKind;
 
-/// A concrete PHP value: what a [`Value`](super::Value) evaluates to. Deserialises
-/// from a plain TOML/JSON scalar, so configuration can pin `WP_DEBUG = false`.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
-#[serde(untagged)]
+/// A concrete PHP value: what a [`Value`](super::Value) evaluates to, and what a pin
+/// in `wpconfig.pins` says a `define` must be (the validator builds a boolean, a
+/// whole number or a string from the TOML or environment value).
+#[derive(Clone, Debug, PartialEq)]
 pub enum Resolved {
     /// A boolean.
     Bool(bool),
