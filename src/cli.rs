@@ -7,9 +7,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
+use hyper::header::{HeaderValue, HOST, USER_AGENT};
 
 use crate::checks::mysql::MysqlCheck;
 use crate::checks::wordpress::WordPressCheck;
@@ -94,6 +92,9 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     (report, code)
 }
 
+/// Like the kubelet: at most 10 KiB of the body is read (and printed).
+const PROBE_BODY_LIMIT: usize = 10 * 1024;
+
 /// `wp-sentinel probe URL`: GET with a timeout; exit 0 on 2xx/3xx, 1 otherwise, 2
 /// for a URL it cannot use (not `http://`, no host): a bad argument, as in the README.
 pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
@@ -101,9 +102,20 @@ pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
         Ok(uri) => uri,
         Err(error) => return (format!("probe: {error}\n"), EXIT_CONFIG),
     };
+    let authority = uri
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        .unwrap_or_else(|| HeaderValue::from_static("localhost"));
+    let headers = [
+        (HOST, authority),
+        (
+            USER_AGENT,
+            HeaderValue::from_static(concat!("wp-sentinel-probe/", env!("CARGO_PKG_VERSION"))),
+        ),
+    ];
     let started = Instant::now();
-    match tokio::time::timeout(timeout, get(&uri)).await {
-        Ok(Ok((status, body))) => {
+    match crate::http::get(&uri, &headers, PROBE_BODY_LIMIT, timeout).await {
+        Ok(crate::http::Answer { status, body, .. }) => {
             let ok = (200..400).contains(&status);
             let report = format!(
                 "{status} in {:.1}ms\n{body}",
@@ -111,11 +123,7 @@ pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
             );
             (report, if ok { EXIT_PASS } else { EXIT_FAIL })
         }
-        Ok(Err(error)) => (format!("probe failed: {error}\n"), EXIT_FAIL),
-        Err(_) => (
-            format!("probe failed: no answer within {timeout:?}\n"),
-            EXIT_FAIL,
-        ),
+        Err(error) => (format!("probe failed: {error}\n"), EXIT_FAIL),
     }
 }
 
@@ -131,44 +139,6 @@ fn probe_uri(url: &str) -> Result<hyper::Uri, String> {
         return Err(format!("bad URL {url:?}: no host"));
     }
     Ok(uri)
-}
-
-async fn get(uri: &hyper::Uri) -> Result<(u16, String), String> {
-    let host = uri.host().ok_or("URL has no host")?;
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(connection);
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .unwrap_or_default();
-    let request = hyper::Request::get(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-        .header(hyper::header::HOST, authority)
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("wp-sentinel-probe/", env!("CARGO_PKG_VERSION")),
-        )
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    // Like the kubelet: at most 10 KiB of body.
-    let body = http_body_util::Limited::new(response.into_body(), 10 * 1024)
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes())
-        .unwrap_or_default();
-    driver.abort();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// `wp-sentinel config`.

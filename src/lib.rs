@@ -14,6 +14,7 @@
 //! - `engine`: schedules the checks (interval, jitter, triggers).
 //! - `checks`: `wordpress` (HTTP), `mysql` (the only MySQL code), `wpconfig` (the file).
 //! - `wpconfig`: the pure `wp-config.php` reader and drift comparison.
+//! - `http`: the one HTTP GET client (the WordPress checks, `probe`).
 //! - `server`: routes and bodies; `metrics`: names and recorder.
 //! - `heal`: restart detection, the breaker, restore and quarantine; `watch`: inotify.
 //! - `shutdown`, `logging`, `cli`: the process around it.
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod heal;
+pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod secret;

@@ -338,28 +338,12 @@ fn health_json(snapshot: &Snapshot, lines: &[Line], ok: bool) -> String {
     body.to_string()
 }
 
-/// RFC 3339 in UTC, without a date crate (days-from-civil inverted).
+/// RFC 3339 in UTC with milliseconds (`2026-11-27T11:34:56.000Z`).
 pub fn rfc3339(time: std::time::SystemTime) -> String {
-    let since = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = since.as_secs();
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let (hour, minute, second) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:03}Z",
-        since.subsec_millis()
-    )
+    // humantime formats only the years 1970 to 9999 (it panics before, fails after):
+    // a clock outside them is clamped, never a panic.
+    let last = std::time::UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799);
+    humantime::format_rfc3339_millis(time.clamp(std::time::UNIX_EPOCH, last)).to_string()
 }
 
 fn text(status: StatusCode, body: String) -> Response<Body> {
@@ -394,6 +378,15 @@ mod tests {
         assert_eq!(
             rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_779_296)),
             "2026-11-27T11:34:56.000Z"
+        );
+        // Outside humantime's years: clamped, not a panic.
+        assert_eq!(
+            rfc3339(UNIX_EPOCH - Duration::from_secs(1)),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(300_000_000_000)),
+            "9999-12-31T23:59:59.000Z"
         );
     }
 }
