@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use crate::metrics as m;
+use crate::metrics as metric_names;
 use crate::verdict::{
     self, CheckName, CheckState, Context, Line, Observation, PerCheck, PerProbe, Probe, States,
     Thresholds,
@@ -133,10 +133,11 @@ impl Board {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
-        metrics::histogram!(m::CHECK_DURATION, "check" => check.as_str()).record(seconds);
-        metrics::gauge!(m::CHECK_LAST_RUN, "check" => check.as_str()).set(finished_unix);
+        metrics::histogram!(metric_names::CHECK_DURATION, "check" => check.as_str())
+            .record(seconds);
+        metrics::gauge!(metric_names::CHECK_LAST_RUN, "check" => check.as_str()).set(finished_unix);
         if !observation.status.is_ok() {
-            metrics::counter!(m::CHECK_FAILURES, "check" => check.as_str(), "reason" => observation.class.as_str())
+            metrics::counter!(metric_names::CHECK_FAILURES, "check" => check.as_str(), "reason" => observation.class.as_str())
                 .increment(1);
         }
         self.update(|snapshot, thresholds| {
@@ -144,7 +145,7 @@ impl Board {
             if state.record(observation, thresholds[check]) {
                 log_check_change(check, state);
             }
-            metrics::gauge!(m::CHECK_UP, "check" => check.as_str())
+            metrics::gauge!(metric_names::CHECK_UP, "check" => check.as_str())
                 .set(if state.effective.is_ok() { 1.0 } else { 0.0 });
         });
     }
@@ -156,7 +157,7 @@ impl Board {
 
     /// The restart-loop breaker's state, with a sentence for verbose bodies.
     pub fn set_breaker(&self, tripped: bool, note: Option<String>) {
-        metrics::gauge!(m::BREAKER_TRIPPED).set(if tripped { 1.0 } else { 0.0 });
+        metrics::gauge!(metric_names::BREAKER_TRIPPED).set(if tripped { 1.0 } else { 0.0 });
         self.update(|snapshot, _| {
             snapshot.context.breaker_tripped = tripped;
             snapshot.notes = note.into_iter().collect();
@@ -190,7 +191,11 @@ impl Board {
     fn publish_verdict_metrics(&self, snapshot: &Snapshot) {
         for (probe, lines) in snapshot.lines.iter() {
             let ok = verdict::all_ok(lines);
-            metrics::gauge!(m::VERDICT, "probe" => probe.as_str()).set(if ok { 1.0 } else { 0.0 });
+            metrics::gauge!(metric_names::VERDICT, "probe" => probe.as_str()).set(if ok {
+                1.0
+            } else {
+                0.0
+            });
         }
     }
 }

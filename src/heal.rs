@@ -28,7 +28,7 @@ use crate::verdict::{CheckName, Class};
 
 /// What the healer needs.
 pub struct Healer {
-    pub policy: HealConfig,
+    pub settings: HealConfig,
     pub path: PathBuf,
     pub golden: Option<PathBuf>,
     pub check: Arc<WpConfigCheck>,
@@ -202,9 +202,9 @@ impl Healer {
         let due = memory
             .last_attempt
             .is_none_or(|at| at.elapsed() >= RETRY_AFTER);
-        match self.policy.policy {
+        match self.settings.policy {
             // Restarts did not heal it; where allowed, write a good copy back instead.
-            HealPolicy::Restart if due && memory.tripped && self.policy.restore_after_breaker => {
+            HealPolicy::Restart if due && memory.tripped && self.settings.restore_after_breaker => {
                 memory.last_attempt = Some(Instant::now());
                 tracing::warn!("restart-loop breaker tripped: restoring wp-config.php instead (heal.restore_after_breaker)");
                 self.restore().await;
@@ -292,10 +292,10 @@ impl Healer {
         memory.unhealed_restarts += 1;
         tracing::warn!(
             unhealed_restarts = memory.unhealed_restarts,
-            max_restarts = self.policy.max_restarts,
+            max_restarts = self.settings.max_restarts,
             "a restart of WordPress for a drift of wp-config.php"
         );
-        if memory.unhealed_restarts >= self.policy.max_restarts && !memory.tripped {
+        if memory.unhealed_restarts >= self.settings.max_restarts && !memory.tripped {
             memory.tripped = true;
             let note = format!(
                 "restart-loop breaker tripped: WordPress has been restarted {} times for this drift of wp-config.php \
@@ -330,7 +330,7 @@ impl Healer {
             return;
         };
         let path = self.path.clone();
-        let forensics = self.policy.forensics_dir.clone();
+        let forensics = self.settings.forensics_dir.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             files::restore(&path, &bytes, good.as_ref(), forensics.as_deref())
         })
@@ -354,7 +354,7 @@ impl Healer {
     /// Moves the drifted file aside so the next WordPress start writes a fresh one.
     async fn quarantine(&self) {
         let path = self.path.clone();
-        let forensics = self.policy.forensics_dir.clone();
+        let forensics = self.settings.forensics_dir.clone();
         let outcome =
             tokio::task::spawn_blocking(move || files::quarantine(&path, forensics.as_deref()))
                 .await

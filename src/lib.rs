@@ -137,7 +137,7 @@ pub async fn run_with(
             checks_stopped.clone(),
         )));
         let healer = heal::Healer {
-            policy: config.heal.clone(),
+            settings: config.heal.clone(),
             path: config.wpconfig.path.clone(),
             golden: config.wpconfig.golden.clone(),
             check: check.clone(),

@@ -24,7 +24,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::board::{Board, Snapshot};
 use crate::heal::witness::LivenessWitness;
-use crate::metrics as m;
+use crate::metrics as metric_names;
 use crate::verdict::{CheckName, Line, Probe, Subject};
 
 /// What handlers share.
@@ -94,7 +94,8 @@ pub fn route(
     } else {
         "fail"
     };
-    metrics::counter!(m::PROBE_REQUESTS, "endpoint" => endpoint, "result" => result).increment(1);
+    metrics::counter!(metric_names::PROBE_REQUESTS, "endpoint" => endpoint, "result" => result)
+        .increment(1);
     response
 }
 

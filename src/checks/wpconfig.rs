@@ -183,11 +183,12 @@ pub struct WpConfigCheck {
     desired: Desired,
     /// The `WORDPRESS_*` variables (and their `_FILE` secrets) for the comparison.
     env: ImageEnvironment,
-    state: Mutex<Memory>,
+    state: Mutex<FileHistory>,
 }
 
+/// What the check remembers of the file between runs.
 #[derive(Default)]
-struct Memory {
+struct FileHistory {
     /// Normalised fingerprint (comments and whitespace ignored) of the reference file:
     /// the golden copy, else the first file seen without drift. A later difference is
     /// `warn`: a change outside the pinned keys.
@@ -205,7 +206,7 @@ impl WpConfigCheck {
     pub fn new(config: &WpConfigConfig, golden: Option<&[u8]>) -> Self {
         let env = config.environment.clone();
         let mut desired = Desired::official_image();
-        let mut memory = Memory::default();
+        let mut memory = FileHistory::default();
         if let Some(golden) = golden {
             let parsed = drift::effective_config(&reader::parse(golden), &env.lookup());
             desired = desired.with_golden(&parsed);
@@ -277,7 +278,7 @@ impl WpConfigCheck {
         }
     }
 
-    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+    fn memory(&self) -> std::sync::MutexGuard<'_, FileHistory> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -41,8 +41,8 @@ pub struct Context {
     pub draining: bool,
     /// The restart-loop breaker has tripped: drift no longer fails liveness.
     pub breaker_tripped: bool,
-    /// Whether the wp-config check is enabled (a missing file is expected in the
-    /// seed's layout, where the sidecar cannot see the docroot).
+    /// Whether the wp-config check is enabled (it is off where the sidecar cannot
+    /// see the docroot: WordPress's files in its container's own layer).
     pub wpconfig_enabled: bool,
     /// Whether the database check is enabled. Without it nobody can confirm the
     /// database is fine, so WordPress is never blamed for database errors.
