@@ -19,9 +19,10 @@ pub const EXIT_PASS: i32 = 0;
 pub const EXIT_FAIL: i32 = 1;
 pub const EXIT_CONFIG: i32 = 2;
 
-/// Runs each enabled check once, in the order the daemon's cause-aware rule needs
-/// (WordPress first, then the database), and reports the probes' verdicts. The exit
-/// code follows `probe`.
+/// Runs each enabled check once (the file, the light and the deep WordPress checks,
+/// then the database: the cause-aware rule blames WordPress only when the database
+/// check started after WordPress's error), and reports the probes' verdicts. The
+/// exit code follows `probe`.
 pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     let mut config = config.clone();
     // One run each: no hysteresis.

@@ -280,9 +280,10 @@ fn live_wpconfig_line(wpconfig: &CheckState, breaker_tripped: bool) -> Line {
             ),
         };
     }
-    // A file problem (missing, unreadable) fails liveness only when it is drift the
-    // restart can fix; the check itself classifies a missing file as drift when the
-    // layout says a restart regenerates it.
+    // A file problem (missing, unreadable) fails liveness only when it is drift a
+    // restart can fix: the check classifies a missing, emptied or mangled file as
+    // drift once it has seen a good copy (before that, at start-up, WordPress may not
+    // have written it yet).
     Line {
         subject: Subject::Check(CheckName::WpConfig),
         ok: !drifted,

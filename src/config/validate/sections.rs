@@ -363,7 +363,12 @@ impl Validator {
             path,
             golden,
             pins: self.pins(),
-            max_bytes: self.number("wpconfig.max_bytes", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            max_bytes: self.number(
+                "wpconfig.max_bytes",
+                crate::wpconfig::reader::MAX_BYTES as u64,
+                1024,
+                64 * 1024 * 1024,
+            ),
             // The manifests run WordPress as www-data (33:33).
             reader_uid: self.number("wpconfig.reader_uid", 33, 0, u64::from(u32::MAX)) as u32,
             reader_gid: self.number("wpconfig.reader_gid", 33, 0, u64::from(u32::MAX)) as u32,

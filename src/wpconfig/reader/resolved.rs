@@ -68,7 +68,8 @@ impl Resolved {
     }
 }
 
-/// Shown as a PHP literal: `"text"`, `42`, `1.5`, `true`, `null`.
+/// Shown like a PHP literal: `42`, `1.5`, `true`, `null`, and a string in double
+/// quotes (with Rust's escapes, so control characters cannot break the line).
 impl fmt::Display for Resolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
