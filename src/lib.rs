@@ -11,8 +11,9 @@
 //! - `secret`: a string that never prints itself.
 //! - `verdict`: pure rules: hysteresis, and how check states map to the probes.
 //! - `board`: the latest snapshot, staleness, draining; logs and metrics of changes.
-//! - `engine`: schedules the checks (interval, jitter, triggers).
-//! - `checks`: `wordpress` (HTTP), `mysql` (the only MySQL code), `wpconfig` (the file).
+//! - `engine`: one loop for every check (interval, jitter, triggers).
+//! - `checks`: the `Check` trait and `run` (the one timeout); `wordpress` (HTTP),
+//!   `mysql` (the only MySQL code), `wpconfig` (the file).
 //! - `wpconfig`: the pure `wp-config.php` reader and drift comparison.
 //! - `http`: the one HTTP GET client (the WordPress checks, `probe`).
 //! - `server`: routes and bodies; `metrics`: names and recorder.

@@ -6,10 +6,11 @@
 //! liveness only when the sidecar itself reached the database *after* WordPress
 //! reported the error; drift fails liveness unless the restart-loop breaker tripped.
 //!
-//! This file holds the vocabulary (statuses, check names, failure classes,
-//! observations); the consecutive-result hysteresis lives in `verdict/hysteresis.rs`,
-//! the mapping of check states to probes in `verdict/probes.rs`, and the unit tests
-//! in `verdict/tests.rs`.
+//! This file holds the vocabulary (statuses, check names, line subjects, failure
+//! classes, observations); the consecutive-result hysteresis lives in
+//! `verdict/hysteresis.rs`, the mapping of check states to probes in
+//! `verdict/probes.rs`, the per-check and per-probe maps in `verdict/per.rs`, and the
+//! unit tests in `verdict/tests.rs`.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
