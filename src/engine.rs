@@ -13,7 +13,7 @@
 //! with its effective status is re-run after 250 ms, to confirm the change.
 //!
 //! Adding a check: its `CheckName`, its `Check` implementation, and its arm in
-//! [`enabled_checks`]; the loop is the same for all.
+//! `enabled_checks`; the loop is the same for all.
 //!
 //! Only this file and the healer do I/O on a schedule; probe handlers never wait on it.
 
