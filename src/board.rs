@@ -5,7 +5,6 @@
 //! Hysteresis lives in `verdict.rs`; this file keeps the states, the staleness clock,
 //! the draining flag and the breaker flag, and logs and counts every change.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,20 +12,21 @@ use tokio::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use crate::metrics as m;
+use crate::metrics as metric_names;
 use crate::verdict::{
-    self, CheckName, CheckState, Context, Line, Observation, Probe, States, Thresholds, N_CHECKS,
+    self, CheckName, CheckState, Context, Line, Observation, PerCheck, PerProbe, Probe, States,
+    Thresholds,
 };
 
 /// What probes read.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub states: States,
-    /// Lines of `/livez`, `/readyz`, `/startupz`, in that order.
-    pub lines: [Vec<Line>; 3],
+    /// Each probe's lines.
+    pub lines: PerProbe<Vec<Line>>,
     pub context: Context,
-    pub enabled: [bool; N_CHECKS],
-    pub staleness_bounds: [Duration; N_CHECKS],
+    pub enabled: PerCheck<bool>,
+    pub staleness_bounds: PerCheck<Duration>,
     /// When the sidecar started: a check that never finished is stale from here.
     pub started: Instant,
     /// Extra explanation for verbose bodies (the breaker's story).
@@ -35,27 +35,23 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn probe_lines(&self, probe: Probe) -> &[Line] {
-        match probe {
-            Probe::Live => &self.lines[0],
-            Probe::Ready => &self.lines[1],
-            Probe::Startup => &self.lines[2],
-        }
+        &self.lines[probe]
     }
 
     /// Checks whose latest result is older than its bound, with their age.
     pub fn stale_checks(&self, now: Instant) -> Vec<(CheckName, Duration)> {
         CheckName::ALL
             .into_iter()
-            .filter(|check| self.enabled[check.index()])
+            .filter(|check| self.enabled[*check])
             .filter_map(|check| {
-                let state = &self.states[check.index()];
+                let state = &self.states[check];
                 let since = state
                     .last
                     .as_ref()
                     .map(|last| last.finished())
                     .unwrap_or(self.started);
                 let age = now.saturating_duration_since(since);
-                (age > self.staleness_bounds[check.index()]).then_some((check, age))
+                (age > self.staleness_bounds[check]).then_some((check, age))
             })
             .collect()
     }
@@ -73,24 +69,24 @@ pub struct Board {
     snapshot: ArcSwap<Snapshot>,
     /// Serialises writers; readers never take it.
     write: Mutex<Writer>,
-    draining: AtomicBool,
     /// Bumped on every publish, for the healer to wait on.
     changes: tokio::sync::watch::Sender<u64>,
 }
 
 struct Writer {
-    thresholds: [Thresholds; N_CHECKS],
+    thresholds: PerCheck<Thresholds>,
 }
 
 impl Board {
-    /// `settings` are indexed by `CheckName::index`.
-    pub fn new(settings: [CheckSettings; N_CHECKS]) -> Arc<Board> {
+    /// `settings` has one entry per check (an array is in `CheckName::ALL`'s order).
+    pub fn new(settings: impl Into<PerCheck<CheckSettings>>) -> Arc<Board> {
+        let settings = settings.into();
         let context = Context {
             draining: false,
             breaker_tripped: false,
-            mysql_enabled: settings[CheckName::Mysql.index()].enabled,
-            wpconfig_enabled: settings[CheckName::WpConfig.index()].enabled,
-            wordpress_light_enabled: settings[CheckName::WordPressLight.index()].enabled,
+            mysql_enabled: settings[CheckName::Mysql].enabled,
+            wpconfig_enabled: settings[CheckName::WpConfig].enabled,
+            wordpress_light_enabled: settings[CheckName::WordPressLight].enabled,
         };
         let states: States = Default::default();
         let lines = compute_lines(&states, context);
@@ -108,7 +104,6 @@ impl Board {
             write: Mutex::new(Writer {
                 thresholds: settings.map(|s| s.thresholds),
             }),
-            draining: AtomicBool::new(false),
             changes: tokio::sync::watch::channel(0).0,
         });
         board.publish_verdict_metrics(&board.snapshot());
@@ -125,8 +120,9 @@ impl Board {
         self.changes.subscribe()
     }
 
+    /// Whether the sidecar drains: the snapshot's flag, the only one kept.
     pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
+        self.snapshot.load().context.draining
     }
 
     /// Folds in one observation; logs and counts what changed.
@@ -137,38 +133,38 @@ impl Board {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
-        metrics::histogram!(m::CHECK_DURATION, "check" => check.as_str()).record(seconds);
-        metrics::gauge!(m::CHECK_LAST_RUN, "check" => check.as_str()).set(finished_unix);
+        metrics::histogram!(metric_names::CHECK_DURATION, "check" => check.as_str())
+            .record(seconds);
+        metrics::gauge!(metric_names::CHECK_LAST_RUN, "check" => check.as_str()).set(finished_unix);
         if !observation.status.is_ok() {
-            metrics::counter!(m::CHECK_FAILURES, "check" => check.as_str(), "reason" => observation.class.as_str())
+            metrics::counter!(metric_names::CHECK_FAILURES, "check" => check.as_str(), "reason" => observation.class.as_str())
                 .increment(1);
         }
         self.update(|snapshot, thresholds| {
-            let state = &mut snapshot.states[check.index()];
-            if state.record(observation, thresholds[check.index()]) {
+            let state = &mut snapshot.states[check];
+            if state.record(observation, thresholds[check]) {
                 log_check_change(check, state);
             }
-            metrics::gauge!(m::CHECK_UP, "check" => check.as_str())
+            metrics::gauge!(metric_names::CHECK_UP, "check" => check.as_str())
                 .set(if state.effective.is_ok() { 1.0 } else { 0.0 });
         });
     }
 
     /// Starts draining: `/readyz` fails from now on.
     pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Relaxed);
         self.update(|snapshot, _| snapshot.context.draining = true);
     }
 
     /// The restart-loop breaker's state, with a sentence for verbose bodies.
     pub fn set_breaker(&self, tripped: bool, note: Option<String>) {
-        metrics::gauge!(m::BREAKER_TRIPPED).set(if tripped { 1.0 } else { 0.0 });
+        metrics::gauge!(metric_names::BREAKER_TRIPPED).set(if tripped { 1.0 } else { 0.0 });
         self.update(|snapshot, _| {
             snapshot.context.breaker_tripped = tripped;
             snapshot.notes = note.into_iter().collect();
         });
     }
 
-    fn update(&self, change: impl FnOnce(&mut Snapshot, &[Thresholds; N_CHECKS])) {
+    fn update(&self, change: impl FnOnce(&mut Snapshot, &PerCheck<Thresholds>)) {
         // A poisoned lock means a writer panicked mid-update; the snapshot it would have
         // replaced is still whole, so carry on with it.
         let writer = self
@@ -179,14 +175,11 @@ impl Board {
         let mut next = Snapshot::clone(&before);
         change(&mut next, &writer.thresholds);
         next.lines = compute_lines(&next.states, next.context);
-        for (index, probe) in [Probe::Live, Probe::Ready, Probe::Startup]
-            .into_iter()
-            .enumerate()
-        {
-            let was = verdict::all_ok(&before.lines[index]);
-            let now = verdict::all_ok(&next.lines[index]);
+        for probe in Probe::ALL {
+            let was = verdict::all_ok(&before.lines[probe]);
+            let now = verdict::all_ok(&next.lines[probe]);
             if was != now {
-                log_probe_change(probe, now, &next.lines[index]);
+                log_probe_change(probe, now, &next.lines[probe]);
             }
         }
         self.publish_verdict_metrics(&next);
@@ -196,22 +189,19 @@ impl Board {
     }
 
     fn publish_verdict_metrics(&self, snapshot: &Snapshot) {
-        for (index, probe) in [Probe::Live, Probe::Ready, Probe::Startup]
-            .into_iter()
-            .enumerate()
-        {
-            let ok = verdict::all_ok(&snapshot.lines[index]);
-            metrics::gauge!(m::VERDICT, "probe" => probe.as_str()).set(if ok { 1.0 } else { 0.0 });
+        for (probe, lines) in snapshot.lines.iter() {
+            let ok = verdict::all_ok(lines);
+            metrics::gauge!(metric_names::VERDICT, "probe" => probe.as_str()).set(if ok {
+                1.0
+            } else {
+                0.0
+            });
         }
     }
 }
 
-fn compute_lines(states: &States, context: Context) -> [Vec<Line>; 3] {
-    [
-        verdict::evaluate(Probe::Live, states, context),
-        verdict::evaluate(Probe::Ready, states, context),
-        verdict::evaluate(Probe::Startup, states, context),
-    ]
+fn compute_lines(states: &States, context: Context) -> PerProbe<Vec<Line>> {
+    PerProbe::from_fn(|probe| verdict::evaluate(probe, states, context))
 }
 
 fn log_check_change(check: CheckName, state: &CheckState) {
@@ -240,7 +230,7 @@ fn log_probe_change(probe: Probe, ok: bool, lines: &[Line]) {
     let reasons: Vec<String> = lines
         .iter()
         .filter(|line| !line.ok)
-        .map(|line| format!("{}: {}", line.name, line.reason))
+        .map(|line| format!("{}: {}", line.subject, line.reason))
         .collect();
     if ok {
         tracing::info!(
@@ -345,7 +335,7 @@ mod tests {
 
     #[test]
     fn draining_and_breaker_are_published_in_the_snapshot() {
-        let board = Board::new([settings(10); N_CHECKS]);
+        let board = Board::new([settings(10); verdict::N_CHECKS]);
         board.start_draining();
         assert!(board.is_draining());
         assert!(board.snapshot().context.draining);

@@ -7,9 +7,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
+use hyper::header::{HeaderValue, HOST, USER_AGENT};
 
 use crate::checks::mysql::MysqlCheck;
 use crate::checks::wordpress::WordPressCheck;
@@ -21,9 +19,10 @@ pub const EXIT_PASS: i32 = 0;
 pub const EXIT_FAIL: i32 = 1;
 pub const EXIT_CONFIG: i32 = 2;
 
-/// Runs each enabled check once, in the order the daemon's cause-aware rule needs
-/// (WordPress first, then the database), and reports the probes' verdicts. The exit
-/// code follows `probe`.
+/// Runs each enabled check once (the file, the light and the deep WordPress checks,
+/// then the database: the cause-aware rule blames WordPress only when the database
+/// check started after WordPress's error), and reports the probes' verdicts. The
+/// exit code follows `probe`.
 pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     let mut config = config.clone();
     // One run each: no hysteresis.
@@ -63,7 +62,7 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     let snapshot = board.snapshot();
     let mut report = String::new();
     for check in CheckName::ALL {
-        if let Some(last) = &snapshot.states[check.index()].last {
+        if let Some(last) = &snapshot.states[check].last {
             let _ = writeln!(
                 report,
                 "{:<15} {:<4} {:>7.1}ms  {}",
@@ -85,7 +84,7 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
             if ok { "pass" } else { "fail" }
         );
         for line in lines.iter().filter(|line| !line.ok) {
-            let _ = writeln!(report, "  [-]{} {}", line.name, line.reason);
+            let _ = writeln!(report, "  [-]{} {}", line.subject, line.reason);
         }
         if kind == probe && !ok {
             code = EXIT_FAIL;
@@ -94,6 +93,9 @@ pub async fn check(config: &Config, probe: Probe) -> (String, i32) {
     (report, code)
 }
 
+/// Like the kubelet: at most 10 KiB of the body is read (and printed).
+const PROBE_BODY_LIMIT: usize = 10 * 1024;
+
 /// `wp-sentinel probe URL`: GET with a timeout; exit 0 on 2xx/3xx, 1 otherwise, 2
 /// for a URL it cannot use (not `http://`, no host): a bad argument, as in the README.
 pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
@@ -101,9 +103,20 @@ pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
         Ok(uri) => uri,
         Err(error) => return (format!("probe: {error}\n"), EXIT_CONFIG),
     };
+    let authority = uri
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        .unwrap_or_else(|| HeaderValue::from_static("localhost"));
+    let headers = [
+        (HOST, authority),
+        (
+            USER_AGENT,
+            HeaderValue::from_static(concat!("wp-sentinel-probe/", env!("CARGO_PKG_VERSION"))),
+        ),
+    ];
     let started = Instant::now();
-    match tokio::time::timeout(timeout, get(&uri)).await {
-        Ok(Ok((status, body))) => {
+    match crate::http::get(&uri, &headers, PROBE_BODY_LIMIT, timeout).await {
+        Ok(crate::http::Answer { status, body, .. }) => {
             let ok = (200..400).contains(&status);
             let report = format!(
                 "{status} in {:.1}ms\n{body}",
@@ -111,11 +124,7 @@ pub async fn probe(url: &str, timeout: Duration) -> (String, i32) {
             );
             (report, if ok { EXIT_PASS } else { EXIT_FAIL })
         }
-        Ok(Err(error)) => (format!("probe failed: {error}\n"), EXIT_FAIL),
-        Err(_) => (
-            format!("probe failed: no answer within {timeout:?}\n"),
-            EXIT_FAIL,
-        ),
+        Err(error) => (format!("probe failed: {error}\n"), EXIT_FAIL),
     }
 }
 
@@ -131,44 +140,6 @@ fn probe_uri(url: &str) -> Result<hyper::Uri, String> {
         return Err(format!("bad URL {url:?}: no host"));
     }
     Ok(uri)
-}
-
-async fn get(uri: &hyper::Uri) -> Result<(u16, String), String> {
-    let host = uri.host().ok_or("URL has no host")?;
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(connection);
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .unwrap_or_default();
-    let request = hyper::Request::get(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-        .header(hyper::header::HOST, authority)
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("wp-sentinel-probe/", env!("CARGO_PKG_VERSION")),
-        )
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    // Like the kubelet: at most 10 KiB of body.
-    let body = http_body_util::Limited::new(response.into_body(), 10 * 1024)
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes())
-        .unwrap_or_default();
-    driver.abort();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// `wp-sentinel config`.
@@ -196,8 +167,8 @@ pub fn wpconfig(config: &Config, path: Option<&std::path::Path>) -> (String, i32
         FileRead::Bytes(bytes) => bytes,
         other => return (format!("{}\n", other.describe(check.path())), EXIT_FAIL),
     };
-    let env = check.environment().clone();
-    let parsed = drift::effective_config(&reader::parse(&bytes), &*env);
+    let env = check.environment().lookup();
+    let parsed = drift::effective_config(&reader::parse(&bytes), &env);
     let mut report = format!("{}: {} bytes\n", check.path().display(), bytes.len());
     for define in &parsed.defines {
         let shown = drift::masked_value_description(&define.name, &define.value);
@@ -224,7 +195,7 @@ pub fn wpconfig(config: &Config, path: Option<&std::path::Path>) -> (String, i32
             "  defined more than once (PHP keeps the first): {name}"
         );
     }
-    let drifts = drift::compare(&parsed, check.desired(), &*env);
+    let drifts = drift::compare(&parsed, check.desired(), &env);
     if drifts.is_empty() {
         report.push_str("no drift: the file matches the desired settings\n");
         return (check.redactor().redact(&report), EXIT_PASS);

@@ -22,6 +22,7 @@ use figment::Figment;
 use serde::Serialize;
 
 use crate::wordpress_env::{DbSettings, EnvLookup, ImageEnvironment};
+use crate::wpconfig::reader::Resolved;
 
 pub mod contract;
 mod describe;
@@ -159,14 +160,6 @@ pub struct MysqlConfig {
     pub schedule: Schedule,
 }
 
-/// A value a pinned `define` must have.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PinValue {
-    Bool(bool),
-    Int(i64),
-    Text(String),
-}
-
 #[derive(Clone, Debug)]
 pub struct WpConfigConfig {
     pub enabled: bool,
@@ -175,7 +168,7 @@ pub struct WpConfigConfig {
     pub path: PathBuf,
     pub golden: Option<PathBuf>,
     /// Extra defines to pin, by name (upper case).
-    pub pins: BTreeMap<String, PinValue>,
+    pub pins: BTreeMap<String, Resolved>,
     pub max_bytes: u64,
     /// The uid and gid WordPress reads the file as (the manifests' `runAsUser` and
     /// `runAsGroup`): a file they cannot read is a verdict even when the sidecar can.

@@ -1,8 +1,9 @@
 //! Schedules the checks: each runs in its own task, on its own interval plus random
-//! jitter, under its own timeout (inside the check), and reports to the board.
-//! A check can be triggered early: WordPress reporting an error triggers an immediate
-//! database re-check (so the two intervals cannot race an outage into a restart), and
-//! a file event triggers the wp-config check.
+//! jitter, under its own timeout (applied by `checks::run`, the one way a check
+//! runs), and reports to the board. A check can be triggered early: WordPress
+//! reporting an error triggers an immediate database re-check (so the two intervals
+//! cannot race an outage into a restart), and a file event triggers the wp-config
+//! check.
 //!
 //! WordPress has two checks: the light one often (`wordpress_light`, cheap: is PHP
 //! alive) and the deep one rarely (`wordpress`, `/wp-login.php`), but at once on every
@@ -11,9 +12,11 @@
 //! kubelet's restart is seen). Either WordPress check whose latest result disagrees
 //! with its effective status is re-run after 250 ms, to confirm the change.
 //!
+//! Adding a check: its `CheckName`, its `Check` implementation, and its arm in
+//! `enabled_checks`; the loop is the same for all.
+//!
 //! Only this file and the healer do I/O on a schedule; probe handlers never wait on it.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,16 +27,19 @@ use crate::board::{Board, Snapshot};
 use crate::checks::mysql::MysqlCheck;
 use crate::checks::wordpress::WordPressCheck;
 use crate::checks::wpconfig::WpConfigCheck;
-use crate::config::{Config, Schedule};
-use crate::verdict::{CheckName, Class, Observation, Status};
+use crate::checks::{self, Check, Pace};
+use crate::config::Config;
+use crate::verdict::{CheckName, Class, PerCheck, Status};
 
-/// Wakes a check loop before its interval is up.
+/// Wakes a check loop before its interval is up: one per check.
 #[derive(Clone, Default)]
-pub struct Triggers {
-    pub mysql: Arc<Notify>,
-    pub wpconfig: Arc<Notify>,
-    /// The deep WordPress check.
-    pub wordpress: Arc<Notify>,
+pub struct Triggers(PerCheck<Arc<Notify>>);
+
+impl Triggers {
+    /// The trigger of `check`'s loop.
+    pub fn of(&self, check: CheckName) -> &Arc<Notify> {
+        &self.0[check]
+    }
 }
 
 /// The running check loops.
@@ -52,85 +58,29 @@ impl Engine {
         shutdown: watch::Receiver<bool>,
     ) -> Engine {
         let triggers = Triggers::default();
-        let mut handles = Vec::new();
-
-        let mysql_enabled = config.mysql.enabled;
-        let wordpress = Arc::new(WordPressCheck::new(&config.wordpress));
-        handles.push(tokio::spawn(check_loop(
-            CheckName::WordPress,
-            config.wordpress.schedule,
-            board.clone(),
-            triggers.wordpress.clone(),
-            shutdown.clone(),
-            move || {
-                let wordpress = wordpress.clone();
-                async move { wordpress.run().await }
-            },
-            recheck_database_on_errors(mysql_enabled, triggers.mysql.clone()),
-            deep_hurry(config.wordpress_light.schedule.interval),
-        )));
-
-        if config.wordpress_light.enabled {
-            let light = Arc::new(WordPressCheck::light(
-                &config.wordpress,
-                &config.wordpress_light,
-            ));
-            handles.push(tokio::spawn(check_loop(
-                CheckName::WordPressLight,
-                config.wordpress_light.schedule,
-                board.clone(),
-                Arc::new(Notify::new()),
-                shutdown.clone(),
-                move || {
-                    let light = light.clone();
-                    async move { light.run().await }
-                },
-                recheck_database_on_errors(mysql_enabled, triggers.mysql.clone()),
-                wordpress_hurry,
-            )));
-        }
-        handles.push(tokio::spawn(deep_check_on_changes(
-            board.clone(),
-            triggers.wordpress.clone(),
-            shutdown.clone(),
-        )));
-
         let mysql = config
             .mysql
             .enabled
             .then(|| Arc::new(MysqlCheck::new(&config.mysql)));
-        if let Some(check) = &mysql {
-            let check = check.clone();
-            handles.push(tokio::spawn(check_loop(
-                CheckName::Mysql,
-                config.mysql.schedule,
-                board.clone(),
-                triggers.mysql.clone(),
-                shutdown.clone(),
-                move || {
-                    let check = check.clone();
-                    async move { check.run().await }
-                },
-                |_: &Observation| {},
-                never,
-            )));
-        }
-
-        if let Some(check) = wpconfig {
-            handles.push(tokio::spawn(check_loop(
-                CheckName::WpConfig,
-                config.wpconfig.schedule,
-                board,
-                triggers.wpconfig.clone(),
-                shutdown,
-                move || {
-                    let check = check.clone();
-                    async move { check.run().await }
-                },
-                |_: &Observation| {},
-                never,
-            )));
-        }
+        let checks = enabled_checks(config, wpconfig, mysql.clone());
+        let running: Arc<[CheckName]> = checks.iter().map(|check| check.name()).collect();
+        let mut handles: Vec<JoinHandle<()>> = checks
+            .into_iter()
+            .map(|check| {
+                tokio::spawn(check_loop(
+                    check,
+                    board.clone(),
+                    triggers.clone(),
+                    running.clone(),
+                    shutdown.clone(),
+                ))
+            })
+            .collect();
+        handles.push(tokio::spawn(deep_check_on_changes(
+            board,
+            triggers.of(CheckName::WordPress).clone(),
+            shutdown,
+        )));
         Engine {
             triggers,
             handles,
@@ -150,37 +100,64 @@ impl Engine {
     }
 }
 
-/// One check's loop: run, report, wait for the interval (plus jitter), a trigger or
-/// shutdown.
-#[allow(clippy::too_many_arguments)]
-async fn check_loop<F, Fut, A, H>(
-    name: CheckName,
-    schedule: Schedule,
+/// The checks this configuration runs, in `CheckName::ALL`'s order: the one list a
+/// new check joins (the match makes the compiler ask for it).
+fn enabled_checks(
+    config: &Config,
+    wpconfig: Option<Arc<WpConfigCheck>>,
+    mysql: Option<Arc<MysqlCheck>>,
+) -> Vec<Arc<dyn Check>> {
+    CheckName::ALL
+        .into_iter()
+        .filter_map(|name| -> Option<Arc<dyn Check>> {
+            match name {
+                CheckName::WordPress => Some(Arc::new(
+                    WordPressCheck::new(&config.wordpress)
+                        .paced_while_failing(config.wordpress_light.schedule.interval),
+                )),
+                CheckName::WordPressLight => config.wordpress_light.enabled.then(|| {
+                    Arc::new(WordPressCheck::light(
+                        &config.wordpress,
+                        &config.wordpress_light,
+                    )) as Arc<dyn Check>
+                }),
+                CheckName::Mysql => mysql.clone().map(|check| check as Arc<dyn Check>),
+                CheckName::WpConfig => wpconfig.clone().map(|check| check as Arc<dyn Check>),
+            }
+        })
+        .collect()
+}
+
+/// One check's loop: run (under its timeout), wake the check its result calls for,
+/// report, wait for the interval (plus jitter, or less when its pace says so), a
+/// trigger or shutdown.
+async fn check_loop(
+    check: Arc<dyn Check>,
     board: Arc<Board>,
-    trigger: Arc<Notify>,
+    triggers: Triggers,
+    running: Arc<[CheckName]>,
     mut shutdown: watch::Receiver<bool>,
-    run: F,
-    after: A,
-    hurry: H,
-) where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Observation>,
-    A: Fn(&Observation),
-    H: Fn(&Board, CheckName) -> Option<Duration>,
-{
+) {
+    let name = check.name();
+    let schedule = check.schedule();
+    let trigger = triggers.of(name).clone();
     loop {
         if *shutdown.borrow() {
             return;
         }
         let observation = tokio::select! {
-            observation = run() => observation,
+            observation = checks::run(&*check) => observation,
             _ = shutdown.changed() => return,
         };
-        after(&observation);
+        if let Some(woken) = check.wakes(&observation) {
+            if running.contains(&woken) {
+                triggers.of(woken).notify_one();
+            }
+        }
         board.record(name, observation);
         let mut wait = schedule.interval + jitter(schedule.jitter);
-        if let Some(hurried) = hurry(&board, name) {
-            wait = wait.min(hurried);
+        if let Some(sooner) = sooner(&board, name, check.pace()) {
+            wait = wait.min(sooner);
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -194,53 +171,30 @@ async fn check_loop<F, Fut, A, H>(
 /// kubelet (down for a second or two, then up) is seen and counted by the healer.
 const HURRIED_INTERVAL: Duration = Duration::from_millis(250);
 
-/// A WordPress check hurries while liveness fails (the restart must be seen), and
-/// re-runs soon when its latest result disagrees with its effective status (a change
-/// under way is confirmed, not left to the next interval).
-fn wordpress_hurry(board: &Board, check: CheckName) -> Option<Duration> {
+/// How soon `check` runs again at `pace`, if sooner than its interval. A WordPress
+/// check hurries while liveness fails (the restart must be seen), and re-runs soon
+/// when its latest result disagrees with its effective status (a change under way is
+/// confirmed, not left to the next interval). With `while_failing` (the deep check)
+/// it also runs at that interval while it fails (WordPress not ready: an error page,
+/// the installer, maintenance): readiness must come back within seconds of a repair,
+/// and a failure at start-up must not keep a pod out of its Service for a whole
+/// minute.
+fn sooner(board: &Board, check: CheckName, pace: Pace) -> Option<Duration> {
+    let Pace::WordPress { while_failing } = pace else {
+        return None;
+    };
     let snapshot = board.snapshot();
     let liveness_failing =
         !crate::verdict::all_ok(snapshot.probe_lines(crate::verdict::Probe::Live));
-    let state = &snapshot.states[check.index()];
+    let state = &snapshot.states[check];
     let change_under_way = state
         .last
         .as_ref()
         .is_some_and(|last| last.status.is_ok() != state.effective.is_ok());
-    (liveness_failing || change_under_way).then_some(HURRIED_INTERVAL)
-}
-
-/// The deep check hurries like the light one, and while it fails (WordPress not
-/// ready: an error page, the installer, maintenance) it runs at `failing_interval`
-/// (the light check's): readiness must come back within seconds of a repair, and a
-/// failure at start-up must not keep a pod out of its Service for a whole minute.
-fn deep_hurry(failing_interval: Duration) -> impl Fn(&Board, CheckName) -> Option<Duration> {
-    move |board: &Board, check: CheckName| {
-        let failing = board.snapshot().states[check.index()].effective == Status::Fail;
-        match wordpress_hurry(board, check) {
-            Some(hurried) => Some(hurried),
-            None => failing.then_some(failing_interval),
-        }
+    if liveness_failing || change_under_way {
+        return Some(HURRIED_INTERVAL);
     }
-}
-
-fn never(_: &Board, _: CheckName) -> Option<Duration> {
-    None
-}
-
-/// WordPress answering an error page wakes the database check at once.
-fn recheck_database_on_errors(
-    mysql_enabled: bool,
-    mysql_trigger: Arc<Notify>,
-) -> impl Fn(&Observation) {
-    move |observation: &Observation| {
-        let wordpress_blames_something = matches!(
-            observation.class,
-            Class::DatabaseError | Class::ServerError | Class::UnexpectedStatus
-        );
-        if wordpress_blames_something && mysql_enabled {
-            mysql_trigger.notify_one();
-        }
-    }
+    while_failing.filter(|_| state.effective == Status::Fail)
 }
 
 /// What, on the board, is a change the deep check must look at at once: the light
@@ -258,12 +212,12 @@ struct Changes {
 impl Changes {
     fn of(snapshot: &Snapshot) -> Changes {
         let last_ok = |check: CheckName| {
-            snapshot.states[check.index()]
+            snapshot.states[check]
                 .last
                 .as_ref()
                 .is_none_or(|last| last.status.is_ok())
         };
-        let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
+        let wpconfig = &snapshot.states[CheckName::WpConfig];
         Changes {
             light_ok: last_ok(CheckName::WordPressLight),
             mysql_ok: last_ok(CheckName::Mysql),
@@ -305,4 +259,132 @@ fn jitter(max: Duration) -> Duration {
     }
     let millis = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
     Duration::from_millis(rand::random_range(0..=millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::board::CheckSettings;
+    use crate::checks::Pending;
+    use crate::config::Schedule;
+    use crate::verdict::Thresholds;
+
+    const INTERVAL: Duration = Duration::from_secs(10);
+    const TIMEOUT: Duration = Duration::from_secs(2);
+
+    /// A check whose every run waits for good (a server that accepts and never
+    /// answers, a read stuck on a hung volume).
+    struct NeverFinishes {
+        runs: AtomicUsize,
+    }
+
+    impl Check for NeverFinishes {
+        fn name(&self) -> CheckName {
+            CheckName::Mysql
+        }
+
+        fn schedule(&self) -> Schedule {
+            Schedule {
+                interval: INTERVAL,
+                timeout: TIMEOUT,
+                jitter: Duration::ZERO,
+                failure_threshold: 1,
+                success_threshold: 1,
+            }
+        }
+
+        fn observe(&self) -> Pending<'_> {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            Box::pin(std::future::pending())
+        }
+
+        fn timed_out(&self, timeout: Duration) -> String {
+            format!("no answer within {timeout:?}")
+        }
+    }
+
+    fn board() -> Arc<Board> {
+        Board::new(
+            [CheckSettings {
+                enabled: true,
+                thresholds: Thresholds {
+                    failure: 1,
+                    success: 1,
+                },
+                staleness_bound: Duration::from_secs(60),
+            }; crate::verdict::N_CHECKS],
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_never_finishes_becomes_a_timeout_verdict_and_runs_again() {
+        let board = board();
+        let check = Arc::new(NeverFinishes {
+            runs: AtomicUsize::new(0),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let mut versions = board.subscribe();
+        let begun = Instant::now();
+        let task = tokio::spawn(check_loop(
+            check.clone(),
+            board.clone(),
+            Triggers::default(),
+            Arc::from([CheckName::Mysql]),
+            stopped,
+        ));
+        for run in 1..=2u32 {
+            versions.changed().await.expect("the board publishes");
+            let snapshot = board.snapshot();
+            let last = snapshot.states[CheckName::Mysql]
+                .last
+                .clone()
+                .expect("a verdict");
+            assert_eq!(last.class, Class::Timeout, "run {run}: {}", last.message);
+            assert_eq!(last.message, "no answer within 2s");
+            assert_eq!(last.duration, TIMEOUT, "run {run} ends at its timeout");
+            assert_eq!(check.runs.load(Ordering::SeqCst), run as usize);
+            // Paused time: each run is the timeout, each wait the interval.
+            assert_eq!(
+                last.finished() - begun,
+                TIMEOUT * run + INTERVAL * (run - 1),
+                "run {run} began on schedule"
+            );
+        }
+        stop.send(true).expect("the loop listens");
+        task.await.expect("the loop stops on shutdown");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trigger_runs_a_check_before_its_interval_is_up() {
+        let board = board();
+        let check = Arc::new(NeverFinishes {
+            runs: AtomicUsize::new(0),
+        });
+        let triggers = Triggers::default();
+        let (stop, stopped) = watch::channel(false);
+        let mut versions = board.subscribe();
+        let task = tokio::spawn(check_loop(
+            check.clone(),
+            board.clone(),
+            triggers.clone(),
+            Arc::from([CheckName::Mysql]),
+            stopped,
+        ));
+        versions.changed().await.expect("the first verdict");
+        let first = Instant::now();
+        triggers.of(CheckName::Mysql).notify_one();
+        versions.changed().await.expect("the triggered verdict");
+        assert_eq!(check.runs.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            Instant::now() - first,
+            TIMEOUT,
+            "the second run began at the trigger, not after the interval"
+        );
+        stop.send(true).expect("the loop listens");
+        task.await.expect("the loop stops on shutdown");
+    }
 }

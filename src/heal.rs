@@ -28,7 +28,7 @@ use crate::verdict::{CheckName, Class};
 
 /// What the healer needs.
 pub struct Healer {
-    pub policy: HealConfig,
+    pub settings: HealConfig,
     pub path: PathBuf,
     pub golden: Option<PathBuf>,
     pub check: Arc<WpConfigCheck>,
@@ -183,7 +183,7 @@ impl Healer {
     }
 
     async fn react(&self, snapshot: &Snapshot, memory: &mut HealerMemory) {
-        let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
+        let wpconfig = &snapshot.states[CheckName::WpConfig];
         let drifted = drifted(snapshot);
         self.observe_restart(snapshot, drifted, memory);
         if !drifted {
@@ -202,9 +202,9 @@ impl Healer {
         let due = memory
             .last_attempt
             .is_none_or(|at| at.elapsed() >= RETRY_AFTER);
-        match self.policy.policy {
+        match self.settings.policy {
             // Restarts did not heal it; where allowed, write a good copy back instead.
-            HealPolicy::Restart if due && memory.tripped && self.policy.restore_after_breaker => {
+            HealPolicy::Restart if due && memory.tripped && self.settings.restore_after_breaker => {
                 memory.last_attempt = Some(Instant::now());
                 tracing::warn!("restart-loop breaker tripped: restoring wp-config.php instead (heal.restore_after_breaker)");
                 self.restore().await;
@@ -253,7 +253,7 @@ impl Healer {
     /// WordPress went down and came back: a restart (by the kubelet, or anyone). The
     /// second witness: a restart shorter than the poll goes unseen here.
     fn observe_restart(&self, snapshot: &Snapshot, drifted: bool, memory: &mut HealerMemory) {
-        let Some(last) = &snapshot.states[CheckName::WordPress.index()].last else {
+        let Some(last) = &snapshot.states[CheckName::WordPress].last else {
             return;
         };
         // Refused or reset: nothing listens, the container is down. A timeout is a
@@ -292,10 +292,10 @@ impl Healer {
         memory.unhealed_restarts += 1;
         tracing::warn!(
             unhealed_restarts = memory.unhealed_restarts,
-            max_restarts = self.policy.max_restarts,
+            max_restarts = self.settings.max_restarts,
             "a restart of WordPress for a drift of wp-config.php"
         );
-        if memory.unhealed_restarts >= self.policy.max_restarts && !memory.tripped {
+        if memory.unhealed_restarts >= self.settings.max_restarts && !memory.tripped {
             memory.tripped = true;
             let note = format!(
                 "restart-loop breaker tripped: WordPress has been restarted {} times for this drift of wp-config.php \
@@ -330,7 +330,7 @@ impl Healer {
             return;
         };
         let path = self.path.clone();
-        let forensics = self.policy.forensics_dir.clone();
+        let forensics = self.settings.forensics_dir.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             files::restore(&path, &bytes, good.as_ref(), forensics.as_deref())
         })
@@ -354,7 +354,7 @@ impl Healer {
     /// Moves the drifted file aside so the next WordPress start writes a fresh one.
     async fn quarantine(&self) {
         let path = self.path.clone();
-        let forensics = self.policy.forensics_dir.clone();
+        let forensics = self.settings.forensics_dir.clone();
         let outcome =
             tokio::task::spawn_blocking(move || files::quarantine(&path, forensics.as_deref()))
                 .await
@@ -377,6 +377,6 @@ impl Healer {
 
 /// `wp-config.php` drifts from the desired settings (after hysteresis).
 fn drifted(snapshot: &Snapshot) -> bool {
-    let wpconfig = &snapshot.states[CheckName::WpConfig.index()];
+    let wpconfig = &snapshot.states[CheckName::WpConfig];
     wpconfig.effective_class == Class::Drift && !wpconfig.effective.is_ok()
 }

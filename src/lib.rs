@@ -11,9 +11,11 @@
 //! - `secret`: a string that never prints itself.
 //! - `verdict`: pure rules: hysteresis, and how check states map to the probes.
 //! - `board`: the latest snapshot, staleness, draining; logs and metrics of changes.
-//! - `engine`: schedules the checks (interval, jitter, triggers).
-//! - `checks`: `wordpress` (HTTP), `mysql` (the only MySQL code), `wpconfig` (the file).
+//! - `engine`: one loop for every check (interval, jitter, triggers).
+//! - `checks`: the `Check` trait and `run` (the one timeout); `wordpress` (HTTP),
+//!   `mysql` (the only MySQL code), `wpconfig` (the file).
 //! - `wpconfig`: the pure `wp-config.php` reader and drift comparison.
+//! - `http`: the one HTTP GET client (the WordPress checks, `probe`).
 //! - `server`: routes and bodies; `metrics`: names and recorder.
 //! - `heal`: restart detection, the breaker, restore and quarantine; `watch`: inotify.
 //! - `shutdown`, `logging`, `cli`: the process around it.
@@ -24,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod heal;
+pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod secret;
@@ -67,10 +70,9 @@ fn check_settings(enabled: bool, schedule: &Schedule) -> CheckSettings {
     }
 }
 
-/// Builds the board for a configuration: one entry per check, in `CheckName::ALL`'s
-/// order.
+/// Builds the board for a configuration: one entry per check.
 pub fn new_board(config: &Config) -> Arc<Board> {
-    Board::new(verdict::CheckName::ALL.map(|check| {
+    Board::new(verdict::PerCheck::from_fn(|check| {
         let (enabled, schedule) = check_schedule(config, check);
         check_settings(enabled, schedule)
     }))
@@ -129,14 +131,14 @@ pub async fn run_with(
     ));
     let mut background = Vec::new();
     if let Some(check) = &wpconfig {
-        let trigger = engine.triggers.wpconfig.clone();
+        let trigger = engine.triggers.of(verdict::CheckName::WpConfig).clone();
         background.push(tokio::spawn(watch::keep_watching(
             config.wpconfig.path.clone(),
             trigger.clone(),
             checks_stopped.clone(),
         )));
         let healer = heal::Healer {
-            policy: config.heal.clone(),
+            settings: config.heal.clone(),
             path: config.wpconfig.path.clone(),
             golden: config.wpconfig.golden.clone(),
             check: check.clone(),

@@ -24,8 +24,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::board::{Board, Snapshot};
 use crate::heal::witness::LivenessWitness;
-use crate::metrics as m;
-use crate::verdict::{CheckName, Line, Probe};
+use crate::metrics as metric_names;
+use crate::verdict::{CheckName, Line, Probe, Subject};
 
 /// What handlers share.
 pub struct AppState {
@@ -94,7 +94,8 @@ pub fn route(
     } else {
         "fail"
     };
-    metrics::counter!(m::PROBE_REQUESTS, "endpoint" => endpoint, "result" => result).increment(1);
+    metrics::counter!(metric_names::PROBE_REQUESTS, "endpoint" => endpoint, "result" => result)
+        .increment(1);
     response
 }
 
@@ -148,7 +149,7 @@ fn probe(state: &AppState, probe: Probe, only: Option<&str>, query: &Query) -> R
         mark_stale(&snapshot, &mut lines);
     }
     if let Some(only) = only {
-        lines.retain(|line| line.name == only);
+        lines.retain(|line| line.subject.as_str() == only);
         if lines.is_empty() {
             return text(
                 StatusCode::NOT_FOUND,
@@ -156,7 +157,7 @@ fn probe(state: &AppState, probe: Probe, only: Option<&str>, query: &Query) -> R
             );
         }
     }
-    lines.retain(|line| !query.exclude.contains(&line.name));
+    lines.retain(|line| !query.exclude.contains(&line.subject.as_str()));
     let ok = lines.iter().all(|line| line.ok);
     let status = if ok {
         StatusCode::OK
@@ -178,12 +179,12 @@ fn probe(state: &AppState, probe: Probe, only: Option<&str>, query: &Query) -> R
     let mut body = String::new();
     for line in &lines {
         if line.ok && line.reason.is_empty() {
-            let _ = writeln!(body, "[+]{} ok", line.name);
+            let _ = writeln!(body, "[+]{} ok", line.subject);
         } else if line.ok {
             // Passing with a story (an outage that is not WordPress's fault, the breaker).
-            let _ = writeln!(body, "[+]{} ok ({})", line.name, line.reason);
+            let _ = writeln!(body, "[+]{} ok ({})", line.subject, line.reason);
         } else {
-            let _ = writeln!(body, "[-]{} failed: {}", line.name, line.reason);
+            let _ = writeln!(body, "[-]{} failed: {}", line.subject, line.reason);
         }
     }
     for note in &snapshot.notes {
@@ -209,7 +210,10 @@ fn probe_path(probe: Probe) -> &'static str {
 /// WordPress on it (liveness keeps it: a broken sidecar must not restart WordPress).
 fn mark_stale(snapshot: &Snapshot, lines: &mut [Line]) {
     for (check, age) in snapshot.stale_checks(Instant::now()) {
-        if let Some(line) = lines.iter_mut().find(|line| line.name == check.as_str()) {
+        if let Some(line) = lines
+            .iter_mut()
+            .find(|line| line.subject == Subject::Check(check))
+        {
             line.ok = false;
             line.reason = format!(
                 "verdict is stale ({:.1}s old): the sidecar's check loop is stuck",
@@ -225,26 +229,26 @@ fn healthz(state: &AppState, query: &Query) -> Response<Body> {
     let stale = snapshot.stale_checks(Instant::now());
     let lines: Vec<Line> = CheckName::ALL
         .into_iter()
-        .filter(|check| snapshot.enabled[check.index()])
+        .filter(|check| snapshot.enabled[*check])
         .map(
             |check| match stale.iter().find(|(name, _)| *name == check) {
                 Some((_, age)) => Line {
-                    name: check.as_str(),
+                    subject: Subject::Check(check),
                     ok: false,
                     reason: format!(
                         "no result for {:.1}s (bound {:?})",
                         age.as_secs_f64(),
-                        snapshot.staleness_bounds[check.index()]
+                        snapshot.staleness_bounds[check]
                     ),
                 },
                 None => Line {
-                    name: check.as_str(),
+                    subject: Subject::Check(check),
                     ok: true,
                     reason: String::new(),
                 },
             },
         )
-        .filter(|line| !query.exclude.contains(&line.name))
+        .filter(|line| !query.exclude.contains(&line.subject.as_str()))
         .collect();
     let ok = lines.iter().all(|line| line.ok);
     let status = if ok {
@@ -262,7 +266,7 @@ fn healthz(state: &AppState, query: &Query) -> Response<Body> {
             let _ = writeln!(
                 body,
                 "[{mark}]{} {}",
-                line.name,
+                line.subject,
                 if line.ok {
                     "fresh".to_string()
                 } else {
@@ -286,8 +290,8 @@ fn health_json(snapshot: &Snapshot, lines: &[Line], ok: bool) -> String {
             "status".into(),
             if line.ok { "pass" } else { "fail" }.into(),
         );
-        if let Some(check) = CheckName::parse(line.name) {
-            let state = &snapshot.states[check.index()];
+        if let Subject::Check(check) = line.subject {
+            let state = &snapshot.states[check];
             if let Some(last) = &state.last {
                 entry.insert(
                     "observedValue".into(),
@@ -305,11 +309,11 @@ fn health_json(snapshot: &Snapshot, lines: &[Line], ok: bool) -> String {
         if !line.reason.is_empty() {
             entry.insert("output".into(), line.reason.clone().into());
         }
-        let key = match CheckName::parse(line.name) {
-            Some(check) if check.measures_response_time() => {
-                format!("{}:responseTime", line.name)
+        let key = match line.subject {
+            Subject::Check(check) if check.measures_response_time() => {
+                format!("{check}:responseTime")
             }
-            _ => line.name.to_string(),
+            subject => subject.as_str().to_string(),
         };
         checks.insert(
             key,
@@ -335,28 +339,12 @@ fn health_json(snapshot: &Snapshot, lines: &[Line], ok: bool) -> String {
     body.to_string()
 }
 
-/// RFC 3339 in UTC, without a date crate (days-from-civil inverted).
+/// RFC 3339 in UTC with milliseconds (`2026-11-27T11:34:56.000Z`).
 pub fn rfc3339(time: std::time::SystemTime) -> String {
-    let since = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = since.as_secs();
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let (hour, minute, second) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:03}Z",
-        since.subsec_millis()
-    )
+    // humantime formats only the years 1970 to 9999 (it panics before, fails after):
+    // a clock outside them is clamped, never a panic.
+    let last = std::time::UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799);
+    humantime::format_rfc3339_millis(time.clamp(std::time::UNIX_EPOCH, last)).to_string()
 }
 
 fn text(status: StatusCode, body: String) -> Response<Body> {
@@ -391,6 +379,15 @@ mod tests {
         assert_eq!(
             rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_779_296)),
             "2026-11-27T11:34:56.000Z"
+        );
+        // Outside humantime's years: clamped, not a panic.
+        assert_eq!(
+            rfc3339(UNIX_EPOCH - Duration::from_secs(1)),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(300_000_000_000)),
+            "9999-12-31T23:59:59.000Z"
         );
     }
 }

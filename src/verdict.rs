@@ -6,10 +6,11 @@
 //! liveness only when the sidecar itself reached the database *after* WordPress
 //! reported the error; drift fails liveness unless the restart-loop breaker tripped.
 //!
-//! This file holds the vocabulary (statuses, check names, failure classes,
-//! observations); the consecutive-result hysteresis lives in `verdict/hysteresis.rs`,
-//! the mapping of check states to probes in `verdict/probes.rs`, and the unit tests
-//! in `verdict/tests.rs`.
+//! This file holds the vocabulary (statuses, check names, line subjects, failure
+//! classes, observations); the consecutive-result hysteresis lives in
+//! `verdict/hysteresis.rs`, the mapping of check states to probes in
+//! `verdict/probes.rs`, the per-check and per-probe maps in `verdict/per.rs`, and the
+//! unit tests in `verdict/tests.rs`.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -17,11 +18,13 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 mod hysteresis;
+mod per;
 mod probes;
 #[cfg(test)]
 mod tests;
 
 pub use hysteresis::{CheckState, Thresholds};
+pub use per::{PerCheck, PerProbe};
 pub use probes::{all_ok, evaluate, Context, Line, Probe, States};
 
 /// How many checks there are: the length of [`CheckName::ALL`], the one list to
@@ -55,8 +58,8 @@ impl Status {
 /// The checks the sidecar runs. Names are stable: they appear in URLs and metrics.
 /// `WordPress` is the deep check (`/wp-login.php`: WordPress boots with its
 /// database), `WordPressLight` the light one (`/wp-includes/version.php`: Apache and
-/// PHP answer). A new check is added here and to [`CheckName::ALL`]; the arrays of
-/// states and settings are sized by [`N_CHECKS`].
+/// PHP answer). A new check is added here and to [`CheckName::ALL`]; the per-check
+/// maps ([`PerCheck`]) are sized by [`N_CHECKS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CheckName {
     WordPress,
@@ -104,6 +107,30 @@ impl CheckName {
 }
 
 impl fmt::Display for CheckName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a verdict line is about: a check, or the sidecar's own shutdown (not a
+/// check: `/readyz` fails while the sidecar drains). Its name is what `?verbose`,
+/// `?exclude=` and health+json show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Check(CheckName),
+    Shutdown,
+}
+
+impl Subject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Check(check) => check.as_str(),
+            Subject::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -3,8 +3,10 @@
 //! default), and the forms `DB_HOST` can take.
 //!
 //! One ConfigMap and one Secret feed both containers through `envFrom`, so these values
-//! are the *desired* settings: what WordPress should be using. This module reads
-//! environment and secret files once at start-up; it never logs a value.
+//! are the *desired* settings: what WordPress should be using. The variables are read
+//! once at start-up; a `_FILE` secret is read at start-up for the database settings
+//! and again at each lookup of the drift comparison (a rotated Secret is seen without
+//! a restart). It never logs a value.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -213,6 +215,11 @@ impl ImageEnvironment {
     pub fn get(&self, name: &str) -> Option<String> {
         let lookup = |key: &str| self.variables.get(key).cloned();
         getenv_docker(&lookup, name).ok().flatten()
+    }
+
+    /// [`get`](Self::get) as the closure the drift comparison takes.
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        |name: &str| self.get(name)
     }
 }
 

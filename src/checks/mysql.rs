@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use mysql_async::{DriverError, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
 
-use crate::config::{MysqlConfig, TlsMode};
-use crate::verdict::{Class, Observation};
+use crate::checks::{Check, Pending};
+use crate::config::{MysqlConfig, Schedule, TlsMode};
+use crate::verdict::{CheckName, Class, Observation};
 use crate::wordpress_env::DbEndpoint;
 
 pub struct MysqlCheck {
@@ -28,7 +29,7 @@ pub struct MysqlCheck {
     server_without_tls: AtomicBool,
     deep_check: bool,
     table_prefix: String,
-    timeout: Duration,
+    schedule: Schedule,
     endpoint: String,
 }
 
@@ -43,21 +44,24 @@ impl MysqlCheck {
             server_without_tls: AtomicBool::new(false),
             deep_check: config.deep_check,
             table_prefix: config.settings.table_prefix.clone(),
-            timeout: config.schedule.timeout,
+            schedule: config.schedule,
             endpoint: config.settings.endpoint.to_string(),
         }
     }
 
-    /// One run, always within the timeout.
+    /// One run, within the timeout (see [`crate::checks::run`]).
     pub async fn run(&self) -> Observation {
+        crate::checks::run(self).await
+    }
+
+    async fn observe_once(&self) -> Observation {
         let started = Instant::now();
-        let outcome = tokio::time::timeout(self.timeout, self.probe_preferring_tls()).await;
-        match outcome {
-            Ok(Ok(None)) => {
+        match self.probe_preferring_tls().await {
+            Ok(None) => {
                 Observation::pass(format!("database at {} answers", self.endpoint), started)
             }
-            Ok(Ok(Some(missing))) => Observation::fail(Class::TablesMissing, missing, started),
-            Ok(Err(error)) => {
+            Ok(Some(missing)) => Observation::fail(Class::TablesMissing, missing, started),
+            Err(error) => {
                 let (class, message) = classify(&error);
                 Observation::fail(
                     class,
@@ -65,14 +69,6 @@ impl MysqlCheck {
                     started,
                 )
             }
-            Err(_) => Observation::fail(
-                Class::Timeout,
-                format!(
-                    "database at {} did not answer within {:?}",
-                    self.endpoint, self.timeout
-                ),
-                started,
-            ),
         }
     }
 
@@ -135,6 +131,25 @@ impl MysqlCheck {
         if let Some(plain) = self.plain_fallback {
             let _ = tokio::time::timeout(Duration::from_secs(2), plain.disconnect()).await;
         }
+    }
+}
+
+impl Check for MysqlCheck {
+    fn name(&self) -> CheckName {
+        CheckName::Mysql
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    fn observe(&self) -> Pending<'_> {
+        Box::pin(self.observe_once())
+    }
+
+    fn timed_out(&self, timeout: Duration) -> String {
+        let endpoint = &self.endpoint;
+        format!("database at {endpoint} did not answer within {timeout:?}")
     }
 }
 

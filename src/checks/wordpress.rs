@@ -8,22 +8,21 @@
 //! - **light** (`wordpress_light`, `/wp-includes/version.php`): the web server and PHP
 //!   answer; only a 200 whose body holds no PHP source passes.
 //!
-//! It reads at most `body_limit` bytes of the answer, only to classify it, and never
-//! keeps a connection between runs (a restarted PHP server must look restarted).
+//! The GET is `http::fetch` (at most `body_limit` bytes of the answer, read only to
+//! classify it; no connection kept between runs: a restarted PHP server must look
+//! restarted).
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::header::{HeaderValue, HOST, LOCATION, USER_AGENT};
-use hyper::{Request, Uri};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use hyper::header::{HeaderName, HeaderValue, HOST, LOCATION, USER_AGENT};
+use hyper::Uri;
 
-use crate::config::{StatusRange, WordPressConfig, WordPressLightConfig};
-use crate::verdict::{Class, Observation, Status};
+use crate::checks::{Check, Pace, Pending};
+use crate::config::{Schedule, StatusRange, WordPressConfig, WordPressLightConfig};
+use crate::http::{self, Failure};
+use crate::verdict::{CheckName, Class, Observation, Status};
 
 /// What WordPress prints when `wp-settings.php` cannot reach the database
 /// (`wp-includes/functions.php`, `dead_db()`; the same text in every locale's default).
@@ -58,7 +57,9 @@ pub struct WordPressCheck {
     forwarded_proto: Option<HeaderValue>,
     expected: Vec<StatusRange>,
     body_limit: usize,
-    timeout: Duration,
+    schedule: Schedule,
+    /// The deep check's pace while it fails (the light check's interval).
+    while_failing: Option<Duration>,
 }
 
 impl WordPressCheck {
@@ -85,11 +86,6 @@ impl WordPressCheck {
             .authority()
             .map(|a| a.as_str().to_string())
             .unwrap_or_default();
-        let authority_with_port = if config.url.port().is_some() {
-            authority.clone()
-        } else {
-            format!("{authority}:80")
-        };
         let host = config
             .host_header
             .clone()
@@ -97,7 +93,7 @@ impl WordPressCheck {
         WordPressCheck {
             kind: Kind::Deep,
             url: config.url.clone(),
-            authority: authority_with_port,
+            authority: http::connect_address(&config.url),
             host_header: HeaderValue::from_str(&host)
                 .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
             forwarded_proto: config
@@ -106,81 +102,79 @@ impl WordPressCheck {
                 .and_then(|p| HeaderValue::from_str(p).ok()),
             expected: config.expected_statuses.clone(),
             body_limit: config.body_limit,
-            timeout: config.schedule.timeout,
+            schedule: config.schedule,
+            while_failing: None,
         }
     }
 
-    /// One run, always within the timeout.
+    /// Runs at `interval` while its effective status fails (the deep check, at the
+    /// light check's interval: readiness must come back within seconds of a repair).
+    pub fn paced_while_failing(mut self, interval: Duration) -> Self {
+        self.while_failing = Some(interval);
+        self
+    }
+
+    /// One run, within the timeout (see [`crate::checks::run`]).
     pub async fn run(&self) -> Observation {
+        crate::checks::run(self).await
+    }
+
+    async fn observe_once(&self) -> Observation {
         let started = Instant::now();
-        match tokio::time::timeout(self.timeout, self.request()).await {
-            Ok(Ok(answer)) => self.classify(&answer, started),
-            Ok(Err((class, message))) => Observation::fail(class, message, started),
-            Err(_) => Observation::fail(
-                Class::Timeout,
-                format!("no answer from {} within {:?}", self.url, self.timeout),
-                started,
-            ),
+        match self.request().await {
+            Ok(answer) => self.classify(&answer, started),
+            Err((class, message)) => Observation::fail(class, message, started),
         }
     }
 
     async fn request(&self) -> Result<Answer, (Class, String)> {
-        let stream = TcpStream::connect(&self.authority).await.map_err(|error| {
-            let class = if error.kind() == std::io::ErrorKind::ConnectionRefused {
-                Class::Refused
-            } else {
-                Class::Protocol
-            };
+        let mut headers = vec![
+            (HOST, self.host_header.clone()),
             (
-                class,
-                format!("cannot connect to {}: {error}", self.authority),
-            )
-        })?;
-        let _ = stream.set_nodelay(true);
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|error| {
-                (
-                    Class::Protocol,
-                    format!("HTTP handshake with {} failed: {error}", self.authority),
-                )
-            })?;
-        let driver = tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let path = self.url.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let mut builder = Request::get(path)
-            .header(HOST, self.host_header.clone())
-            .header(
                 USER_AGENT,
-                concat!("wp-sentinel/", env!("CARGO_PKG_VERSION")),
-            )
-            .header(hyper::header::CONNECTION, "close");
+                HeaderValue::from_static(concat!("wp-sentinel/", env!("CARGO_PKG_VERSION"))),
+            ),
+        ];
         if let Some(proto) = &self.forwarded_proto {
-            builder = builder.header("x-forwarded-proto", proto.clone());
+            headers.push((HeaderName::from_static("x-forwarded-proto"), proto.clone()));
         }
-        let request = builder
-            .body(Empty::<Bytes>::new())
-            .map_err(|error| (Class::Internal, format!("cannot build request: {error}")))?;
-        let response = sender.send_request(request).await.map_err(|error| {
-            (
-                Class::Protocol,
-                format!("{} closed without an HTTP answer: {error}", self.url),
-            )
-        })?;
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
+        let answer = http::fetch(&self.url, &headers, self.body_limit)
+            .await
+            .map_err(|failure| self.describe_failure(failure))?;
+        let location = answer
+            .headers
             .get(LOCATION)
             .and_then(|value| value.to_str().ok())
             .map(str::to_string);
-        let body = read_prefix(response.into_body(), self.body_limit).await;
-        driver.abort();
         Ok(Answer {
-            status,
+            status: answer.status,
             location,
-            body,
+            body: answer.body,
         })
+    }
+
+    fn describe_failure(&self, failure: Failure) -> (Class, String) {
+        let authority = &self.authority;
+        match failure {
+            Failure::Connect(error) => {
+                let class = if error.kind() == std::io::ErrorKind::ConnectionRefused {
+                    Class::Refused
+                } else {
+                    Class::Protocol
+                };
+                (class, format!("cannot connect to {authority}: {error}"))
+            }
+            Failure::Handshake(error) => (
+                Class::Protocol,
+                format!("HTTP handshake with {authority} failed: {error}"),
+            ),
+            Failure::Request(error) => (Class::Internal, format!("cannot build request: {error}")),
+            Failure::NoAnswer(error) => (
+                Class::Protocol,
+                format!("{} closed without an HTTP answer: {error}", self.url),
+            ),
+            Failure::TimedOut(timeout) => (Class::Timeout, self.timed_out(timeout)),
+        }
     }
 
     fn classify(&self, answer: &Answer, started: Instant) -> Observation {
@@ -259,6 +253,41 @@ impl WordPressCheck {
     }
 }
 
+impl Check for WordPressCheck {
+    fn name(&self) -> CheckName {
+        match self.kind {
+            Kind::Deep => CheckName::WordPress,
+            Kind::Light => CheckName::WordPressLight,
+        }
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    fn pace(&self) -> Pace {
+        Pace::WordPress {
+            while_failing: self.while_failing,
+        }
+    }
+
+    fn wakes(&self, observation: &Observation) -> Option<CheckName> {
+        let blames_something = matches!(
+            observation.class,
+            Class::DatabaseError | Class::ServerError | Class::UnexpectedStatus
+        );
+        blames_something.then_some(CheckName::Mysql)
+    }
+
+    fn observe(&self) -> Pending<'_> {
+        Box::pin(self.observe_once())
+    }
+
+    fn timed_out(&self, timeout: Duration) -> String {
+        format!("no answer from {} within {timeout:?}", self.url)
+    }
+}
+
 /// What came back: the status, where a redirect points, the head of the body.
 struct Answer {
     status: u16,
@@ -277,23 +306,6 @@ fn location_path(location: &str) -> &str {
     };
     let end = after_scheme.find(['?', '#']).unwrap_or(after_scheme.len());
     &after_scheme[..end]
-}
-
-/// Reads up to `limit` bytes of the body; a longer body is truncated, not an error.
-async fn read_prefix(mut body: hyper::body::Incoming, limit: usize) -> String {
-    let mut collected = Vec::new();
-    while collected.len() < limit {
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    let room = limit - collected.len();
-                    collected.extend_from_slice(&data[..data.len().min(room)]);
-                }
-            }
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&collected).into_owned()
 }
 
 #[cfg(test)]

@@ -16,9 +16,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::{PinValue, WpConfigConfig};
+use crate::checks::{Check, Pending};
+use crate::config::{Schedule, WpConfigConfig};
 use crate::secret::Redactor;
-use crate::verdict::{Class, Observation, Status};
+use crate::verdict::{CheckName, Class, Observation, Status};
+use crate::wordpress_env::{EnvLookup, ImageEnvironment};
 use crate::wpconfig::drift::{self, Desired, Drift, Expectation};
 use crate::wpconfig::reader::{self, Resolved};
 
@@ -59,8 +61,25 @@ impl FileRead {
     }
 }
 
-/// The owner and mode of the file that was read (from the opened descriptor).
-pub type Owner = (u32, u32, u32);
+/// A file's permission bits and owner, read once per run (`fstat` of the opened
+/// descriptor) and carried with what was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// The permission bits (`& 0o7777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Owner {
+    pub fn of(metadata: &std::fs::Metadata) -> Owner {
+        Owner {
+            mode: metadata.mode() & 0o7777,
+            uid: metadata.uid(),
+            gid: metadata.gid(),
+        }
+    }
+}
 
 /// Reads at most `max_bytes`; everything that is not a readable PHP text file gets
 /// its own answer. Blocking: call it from `spawn_blocking`.
@@ -88,7 +107,7 @@ pub fn read_bounded_with_owner(path: &Path, max_bytes: u64) -> (FileRead, Option
         Ok(metadata) => metadata,
         Err(error) => return (classify_io_error(path, &error), None),
     };
-    let owner = Some((metadata.mode() & 0o7777, metadata.uid(), metadata.gid()));
+    let owner = Some(Owner::of(&metadata));
     if metadata.is_dir() {
         return (FileRead::Directory, owner);
     }
@@ -142,13 +161,8 @@ fn classify_io_error(path: &Path, error: &std::io::Error) -> FileRead {
 #[derive(Clone, Debug)]
 pub struct GoodCopy {
     pub bytes: Vec<u8>,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
+    pub owner: Owner,
 }
-
-/// Reads the `WORDPRESS_*` variables (and their `_FILE` secrets) for the comparison.
-pub type Environment = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// How the check reads the file: `read_bounded_with_owner`, unless a test says so.
 pub type Reader = Arc<dyn Fn(&Path, u64) -> (FileRead, Option<Owner>) + Send + Sync>;
@@ -159,7 +173,7 @@ pub struct WpConfigCheck {
     max_bytes: u64,
     /// WordPress's uid and gid (see `WpConfigConfig`).
     reader_ids: (u32, u32),
-    timeout: Duration,
+    schedule: Schedule,
     reader: Reader,
     /// A read is running on a blocking thread.
     reading: Arc<AtomicBool>,
@@ -167,12 +181,14 @@ pub struct WpConfigCheck {
     /// (the password typed into `DB_USER` must not be printed as `DB_USER`'s value).
     redactor: Redactor,
     desired: Desired,
-    env: Environment,
-    state: Mutex<Memory>,
+    /// The `WORDPRESS_*` variables (and their `_FILE` secrets) for the comparison.
+    env: ImageEnvironment,
+    state: Mutex<FileHistory>,
 }
 
+/// What the check remembers of the file between runs.
 #[derive(Default)]
-struct Memory {
+struct FileHistory {
     /// Normalised fingerprint (comments and whitespace ignored) of the reference file:
     /// the golden copy, else the first file seen without drift. A later difference is
     /// `warn`: a change outside the pinned keys.
@@ -187,28 +203,24 @@ struct Memory {
 impl WpConfigCheck {
     /// `golden` is the golden copy's content, when configured; its pins join the
     /// official image's, and its fingerprint becomes the baseline.
-    pub fn new(config: &WpConfigConfig, golden: Option<&[u8]>, env: Environment) -> Self {
+    pub fn new(config: &WpConfigConfig, golden: Option<&[u8]>) -> Self {
+        let env = config.environment.clone();
         let mut desired = Desired::official_image();
-        let mut memory = Memory::default();
+        let mut memory = FileHistory::default();
         if let Some(golden) = golden {
-            let parsed = drift::effective_config(&reader::parse(golden), &*env);
+            let parsed = drift::effective_config(&reader::parse(golden), &env.lookup());
             desired = desired.with_golden(&parsed);
             memory.baseline = Some(drift::normalized_fingerprint(golden));
         }
         for (name, value) in &config.pins {
-            let value = match value {
-                PinValue::Bool(b) => Resolved::Bool(*b),
-                PinValue::Int(n) => Resolved::Int(*n),
-                PinValue::Text(text) => Resolved::Str(text.clone()),
-            };
-            desired = desired.with_literal(name, value);
+            desired = desired.with_literal(name, value.clone());
         }
-        let redactor = secret_values(&desired, &*env);
+        let redactor = secret_values(&desired, &env.lookup());
         WpConfigCheck {
             redactor,
             path: config.path.clone(),
             max_bytes: config.max_bytes,
-            timeout: config.schedule.timeout,
+            schedule: config.schedule,
             reader_ids: (config.reader_uid, config.reader_gid),
             reader: Arc::new(read_bounded_with_owner),
             reading: Arc::new(AtomicBool::new(false)),
@@ -228,7 +240,7 @@ impl WpConfigCheck {
     }
 
     /// The `WORDPRESS_*` lookup the comparison uses.
-    pub fn environment(&self) -> &Environment {
+    pub fn environment(&self) -> &ImageEnvironment {
         &self.env
     }
 
@@ -266,17 +278,23 @@ impl WpConfigCheck {
         }
     }
 
-    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+    fn memory(&self) -> std::sync::MutexGuard<'_, FileHistory> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// One run: the read (on a blocking thread) under `wpconfig.timeout`, whose
-    /// expiry is a verdict. A read still stuck from an earlier run (a hung network
-    /// volume) is not joined by another: the run fails at once, so stuck threads
-    /// never pile up.
+    /// One run, within `wpconfig.timeout` (see [`crate::checks::run`]), whose
+    /// expiry is a `timeout` verdict.
     pub async fn run(&self) -> Observation {
+        crate::checks::run(self).await
+    }
+
+    /// The read runs on a blocking thread. A read still stuck from an earlier run (a
+    /// hung network volume) is not joined by another: the run fails at once, so stuck
+    /// threads never pile up. When the timeout drops this future, the thread goes on
+    /// and clears `reading` when its read returns.
+    async fn observe_once(&self) -> Observation {
         let started = Instant::now();
         if self.reading.swap(true, Ordering::AcqRel) {
             return Observation::fail(
@@ -295,9 +313,9 @@ impl WpConfigCheck {
             reading.store(false, Ordering::Release);
             read
         });
-        match tokio::time::timeout(self.timeout, task).await {
-            Ok(Ok((read, owner))) => self.evaluate(read, owner, started),
-            Ok(Err(error)) => {
+        match task.await {
+            Ok((read, owner)) => self.evaluate(read, owner, started),
+            Err(error) => {
                 self.reading.store(false, Ordering::Release);
                 self.fail(
                     Class::Internal,
@@ -305,15 +323,6 @@ impl WpConfigCheck {
                     started,
                 )
             }
-            Err(_) => Observation::fail(
-                Class::Timeout,
-                format!(
-                    "reading {} did not finish within {:?} (a hung volume?)",
-                    self.path.display(),
-                    self.timeout
-                ),
-                started,
-            ),
         }
     }
 
@@ -324,12 +333,7 @@ impl WpConfigCheck {
     }
 
     /// Turns what was read into an observation. Pure but for the memory it keeps.
-    pub fn evaluate(
-        &self,
-        read: FileRead,
-        owner: Option<(u32, u32, u32)>,
-        started: Instant,
-    ) -> Observation {
+    pub fn evaluate(&self, read: FileRead, owner: Option<Owner>, started: Instant) -> Observation {
         let bytes = match read {
             FileRead::Bytes(bytes) => bytes,
             // Unreadable to the sidecar says nothing about what WordPress reads.
@@ -347,7 +351,7 @@ impl WpConfigCheck {
                 return self.fail(class, other.describe(&self.path), started);
             }
         };
-        if let Some((mode, uid, gid)) = owner {
+        if let Some(Owner { mode, uid, gid }) = owner {
             let (reader_uid, reader_gid) = self.reader_ids;
             if !readable_by(mode, uid, gid, reader_uid, reader_gid) {
                 return self.fail(
@@ -361,7 +365,7 @@ impl WpConfigCheck {
             }
         }
         let parsed = reader::parse(&bytes);
-        let drifts = drift::compare(&parsed, &self.desired, &*self.env);
+        let drifts = drift::compare(&parsed, &self.desired, &self.env.lookup());
         if !drifts.is_empty() {
             self.count_new_drifts(&drifts);
             let described: Vec<String> = drifts.iter().map(ToString::to_string).collect();
@@ -388,12 +392,13 @@ impl WpConfigCheck {
                 started,
             );
         }
-        let (mode, uid, gid) = owner.unwrap_or((0o644, 0, 0));
         memory.last_good = Some(GoodCopy {
             bytes,
-            mode,
-            uid,
-            gid,
+            owner: owner.unwrap_or(Owner {
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+            }),
         });
         Observation::pass("wp-config.php matches the desired settings", started)
     }
@@ -419,6 +424,25 @@ impl WpConfigCheck {
     }
 }
 
+impl Check for WpConfigCheck {
+    fn name(&self) -> CheckName {
+        CheckName::WpConfig
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    fn observe(&self) -> Pending<'_> {
+        Box::pin(self.observe_once())
+    }
+
+    fn timed_out(&self, timeout: Duration) -> String {
+        let path = self.path.display();
+        format!("reading {path} did not finish within {timeout:?} (a hung volume?)")
+    }
+}
+
 /// Whether a file of this mode and owner is readable by `reader_uid`/`reader_gid`
 /// by the permission bits (ACLs and supplementary groups other than the gid are not
 /// considered; root reads everything).
@@ -437,7 +461,7 @@ pub fn readable_by(mode: u32, uid: u32, gid: u32, reader_uid: u32, reader_gid: u
 
 /// The values of the secret pins: what the environment gives their variables, and
 /// the literal values pinned (by the golden copy or `wpconfig.pins`).
-fn secret_values(desired: &Desired, env: &dyn Fn(&str) -> Option<String>) -> Redactor {
+fn secret_values(desired: &Desired, env: EnvLookup) -> Redactor {
     let mut redactor = Redactor::new();
     for pin in desired.pins().iter().filter(|pin| pin.key.is_secret()) {
         match &pin.expectation {
@@ -467,9 +491,7 @@ pub fn from_config(config: &WpConfigConfig) -> Result<WpConfigCheck, String> {
         ),
         None => None,
     };
-    let environment = config.environment.clone();
-    let env: Environment = Arc::new(move |name: &str| environment.get(name));
-    Ok(WpConfigCheck::new(config, golden.as_deref(), env))
+    Ok(WpConfigCheck::new(config, golden.as_deref()))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use super::{Config, PinValue, Schedule};
+use super::{Config, Schedule};
+use crate::wpconfig::reader::Resolved;
 
 /// The configuration as people read it, secrets masked (for `wp-sentinel config`).
 pub fn describe_config(config: &Config) -> String {
@@ -37,7 +38,7 @@ pub fn describe_config(config: &Config) -> String {
             |(name, value)| match crate::wpconfig::reader::is_secret(name) {
                 // A pin whose name looks secret (`MY_API_SECRET`, `WP_REDIS_AUTH`).
                 true => format!("{name} = ***"),
-                false => format!("{name} = {value:?}"),
+                false => format!("{name} = {}", pin_text(value)),
             },
         )
         .collect();
@@ -65,9 +66,20 @@ pub fn describe_config(config: &Config) -> String {
     // WORDPRESS_DB_USER, is masked by value.
     let mut redactor = crate::secret::Redactor::new().with(config.mysql.settings.password.expose());
     for (name, value) in &config.wpconfig.pins {
-        if let (true, PinValue::Text(text)) = (crate::wpconfig::reader::is_secret(name), value) {
+        if let (true, Resolved::Str(text)) = (crate::wpconfig::reader::is_secret(name), value) {
             redactor = redactor.with(text);
         }
     }
     redactor.redact(&lines.join("\n"))
+}
+
+/// A pin as `wp-sentinel config` has always printed it (`Bool(true)`, `Int(256)`,
+/// `Text("…")`); the validator builds no other kind.
+fn pin_text(value: &Resolved) -> String {
+    match value {
+        Resolved::Bool(flag) => format!("Bool({flag})"),
+        Resolved::Int(number) => format!("Int({number})"),
+        Resolved::Str(text) => format!("Text({text:?})"),
+        other => format!("{other:?}"),
+    }
 }

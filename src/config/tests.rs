@@ -130,11 +130,11 @@ fn valid_values_are_typed() {
     assert_eq!(config.mysql.tls_mode, TlsMode::VerifyIdentity);
     assert_eq!(
         config.wpconfig.pins.get("WP_DEBUG"),
-        Some(&PinValue::Bool(false))
+        Some(&Resolved::Bool(false))
     );
     assert_eq!(
         config.wpconfig.pins.get("WP_HOME"),
-        Some(&PinValue::Text("https://example.com".into()))
+        Some(&Resolved::Str("https://example.com".into()))
     );
     assert_eq!(config.heal.policy, HealPolicy::Restore);
     assert_eq!(config.shutdown.drain, Duration::from_millis(250));
@@ -277,7 +277,7 @@ fn whole_numbers_from_environment_variables_are_accepted() {
         assert_eq!(config.wordpress.schedule.failure_threshold, 4);
         assert_eq!(
             config.wpconfig.pins.get("WP_MEMORY_LIMIT"),
-            Some(&PinValue::Int(256))
+            Some(&Resolved::Int(256))
         );
         Ok(())
     });

@@ -13,7 +13,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::checks::wpconfig::GoodCopy;
+use crate::checks::wpconfig::{GoodCopy, Owner};
 
 /// How many forensic copies to keep per directory; older ones are removed.
 const KEEP_COPIES: usize = 10;
@@ -30,20 +30,17 @@ pub fn restore(
 ) -> Result<PathBuf, String> {
     let directory = parent(path);
     let current = fs::symlink_metadata(path).ok().filter(|m| m.is_file());
-    let (mode, owner) = match (&current, good) {
-        (Some(metadata), _) => (
-            metadata.mode() & 0o7777,
-            Some((metadata.uid(), metadata.gid())),
-        ),
-        (None, Some(good)) => (good.mode, Some((good.uid, good.gid))),
-        (None, None) => (0o640, None),
-    };
+    let owner = current
+        .as_ref()
+        .map(Owner::of)
+        .or(good.map(|good| good.owner));
     let kept = forensic_path(path, forensics_dir, "drifted");
     if current.is_some() {
         keep_copy(path, &kept)?;
     }
     let temporary = directory.join(format!("{PREFIX}restore-{}.tmp", std::process::id()));
     let _ = fs::remove_file(&temporary);
+    let mode = owner.map_or(0o640, |owner| owner.mode);
     let written = write_new(&temporary, bytes, mode, owner);
     if let Err(error) = written {
         let _ = fs::remove_file(&temporary);
@@ -132,13 +129,9 @@ fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Creates `path` (which must not exist), writes, sets owner and mode, fsyncs.
-fn write_new(
-    path: &Path,
-    bytes: &[u8],
-    mode: u32,
-    owner: Option<(u32, u32)>,
-) -> Result<(), String> {
+/// Creates `path` (which must not exist), writes, sets `mode` and `owner`'s uid and
+/// gid (the sidecar's own without it), fsyncs.
+fn write_new(path: &Path, bytes: &[u8], mode: u32, owner: Option<Owner>) -> Result<(), String> {
     let describe =
         |what: &str, error: std::io::Error| format!("cannot {what} {}: {error}", path.display());
     let mut file: File = OpenOptions::new()
@@ -148,7 +141,7 @@ fn write_new(
         .open(path)
         .map_err(|e| describe("create", e))?;
     file.write_all(bytes).map_err(|e| describe("write", e))?;
-    if let Some((uid, gid)) = owner {
+    if let Some(Owner { uid, gid, .. }) = owner {
         // Only root may give a file away; a sidecar running as the file's owner
         // already writes it with the right owner.
         if let Err(error) = std::os::unix::fs::fchown(&file, Some(uid), Some(gid)) {
@@ -293,9 +286,11 @@ mod tests {
         let path = dir.path().join("wp-config.php");
         let good = GoodCopy {
             bytes: b"<?php".to_vec(),
-            mode: 0o604,
-            uid: 33,
-            gid: 34,
+            owner: Owner {
+                mode: 0o604,
+                uid: 33,
+                gid: 34,
+            },
         };
         restore(&path, &good.bytes, Some(&good), None).unwrap();
         let metadata = fs::metadata(&path).unwrap();

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::wpconfig::GoodCopy;
+use crate::checks::wpconfig::{GoodCopy, Owner};
 
 /// Format version: a file of another version is ignored.
 const VERSION: u32 = 1;
@@ -55,18 +55,20 @@ impl SavedCopy {
     pub fn from_good(good: &GoodCopy) -> Option<SavedCopy> {
         Some(SavedCopy {
             text: String::from_utf8(good.bytes.clone()).ok()?,
-            mode: good.mode,
-            uid: good.uid,
-            gid: good.gid,
+            mode: good.owner.mode,
+            uid: good.owner.uid,
+            gid: good.owner.gid,
         })
     }
 
     pub fn to_good(&self) -> GoodCopy {
         GoodCopy {
             bytes: self.text.clone().into_bytes(),
-            mode: self.mode,
-            uid: self.uid,
-            gid: self.gid,
+            owner: Owner {
+                mode: self.mode,
+                uid: self.uid,
+                gid: self.gid,
+            },
         }
     }
 }

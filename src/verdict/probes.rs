@@ -4,12 +4,12 @@
 //! Pure logic: it reads [`CheckState`]s and a [`Context`] and returns lines; it must
 //! not do I/O, look at a clock, or change any state.
 
-use super::{CheckName, CheckState, Class, Status};
+use super::{CheckName, CheckState, Class, PerCheck, Status, Subject};
 
 /// A probe's verdict on one check, as listed by `?verbose`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
-    pub name: &'static str,
+    pub subject: Subject,
     pub ok: bool,
     pub reason: String,
 }
@@ -23,6 +23,9 @@ pub enum Probe {
 }
 
 impl Probe {
+    /// Every probe: `/livez`, `/readyz`, `/startupz`.
+    pub const ALL: [Probe; 3] = [Probe::Live, Probe::Ready, Probe::Startup];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Probe::Live => "live",
@@ -38,8 +41,8 @@ pub struct Context {
     pub draining: bool,
     /// The restart-loop breaker has tripped: drift no longer fails liveness.
     pub breaker_tripped: bool,
-    /// Whether the wp-config check is enabled (a missing file is expected in the
-    /// seed's layout, where the sidecar cannot see the docroot).
+    /// Whether the wp-config check is enabled (it is off where the sidecar cannot
+    /// see the docroot: WordPress's files in its container's own layer).
     pub wpconfig_enabled: bool,
     /// Whether the database check is enabled. Without it nobody can confirm the
     /// database is fine, so WordPress is never blamed for database errors.
@@ -48,15 +51,15 @@ pub struct Context {
     pub wordpress_light_enabled: bool,
 }
 
-/// The states of all checks, indexed by `CheckName::index`.
-pub type States = [CheckState; super::N_CHECKS];
+/// The states of all checks.
+pub type States = PerCheck<CheckState>;
 
 /// The lines of one probe. A probe passes when every line is ok.
 pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
-    let wordpress = &states[CheckName::WordPress.index()];
-    let mysql = &states[CheckName::Mysql.index()];
-    let wpconfig = &states[CheckName::WpConfig.index()];
-    let light = &states[CheckName::WordPressLight.index()];
+    let wordpress = &states[CheckName::WordPress];
+    let mysql = &states[CheckName::Mysql];
+    let wpconfig = &states[CheckName::WpConfig];
+    let light = &states[CheckName::WordPressLight];
     let mut lines = Vec::with_capacity(5);
     match probe {
         Probe::Startup => {
@@ -96,7 +99,7 @@ pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
                 lines.push(line);
             }
             lines.push(Line {
-                name: "shutdown",
+                subject: Subject::Shutdown,
                 ok: !context.draining,
                 reason: if context.draining {
                     "draining: the sidecar is shutting down".into()
@@ -138,7 +141,7 @@ fn live_wordpress_lines(
 
 fn plain_line(name: CheckName, state: &CheckState) -> Line {
     Line {
-        name: name.as_str(),
+        subject: Subject::Check(name),
         ok: state.effective.is_ok(),
         // A plain pass needs no story; a warn or a failure says why.
         reason: if state.effective == Status::Pass {
@@ -165,7 +168,7 @@ fn startup_line(wordpress: &CheckState, light: &CheckState) -> Line {
         Some(_) => String::new(),
     };
     Line {
-        name: "wordpress",
+        subject: Subject::Check(CheckName::WordPress),
         ok: answered,
         reason,
     }
@@ -179,12 +182,12 @@ fn live_wordpress_line(
 ) -> Line {
     let breaker_tripped = context.breaker_tripped;
     let ok = |reason: &str| Line {
-        name: name.as_str(),
+        subject: Subject::Check(name),
         ok: true,
         reason: reason.to_string(),
     };
     let fail = |reason: String| Line {
-        name: name.as_str(),
+        subject: Subject::Check(name),
         ok: false,
         reason,
     };
@@ -211,11 +214,11 @@ fn live_wordpress_line(
             wordpress.effective_message
         )),
         Class::DatabaseError | Class::ServerError | Class::UnexpectedStatus => {
-            let mut line = match context.mysql_enabled {
-                true => blame_wordpress_if_database_is_fine(wordpress, mysql),
+            let line = match context.mysql_enabled {
+                true => blame_wordpress_if_database_is_fine(name, wordpress, mysql),
                 // Nobody can confirm the database is fine: never WordPress's fault.
                 false => Line {
-                    name: name.as_str(),
+                    subject: Subject::Check(name),
                     ok: true,
                     reason: format!(
                         "{} (no database check runs: not blamed on WordPress)",
@@ -223,7 +226,6 @@ fn live_wordpress_line(
                     ),
                 },
             };
-            line.name = name.as_str();
             if line.ok || !breaker_tripped {
                 return line;
             }
@@ -244,7 +246,11 @@ fn live_wordpress_line(
 /// (the engine triggers that re-check at once). An error WordPress saw while the
 /// database was down, read back after the database returned, is not its fault.
 /// Anything else, including a database check still under way, holds liveness.
-fn blame_wordpress_if_database_is_fine(wordpress: &CheckState, mysql: &CheckState) -> Line {
+fn blame_wordpress_if_database_is_fine(
+    name: CheckName,
+    wordpress: &CheckState,
+    mysql: &CheckState,
+) -> Line {
     let error_at = wordpress.last.as_ref().map(|last| last.started);
     let database_fine_around = match (&mysql.last, mysql.passing_since, error_at) {
         (Some(last), Some(passing_since), Some(error_at)) => {
@@ -257,7 +263,7 @@ fn blame_wordpress_if_database_is_fine(wordpress: &CheckState, mysql: &CheckStat
     };
     if database_fine_around {
         Line {
-            name: "wordpress",
+            subject: Subject::Check(name),
             ok: false,
             reason: format!(
                 "{} while the database answers with the desired settings: WordPress itself is broken",
@@ -266,7 +272,7 @@ fn blame_wordpress_if_database_is_fine(wordpress: &CheckState, mysql: &CheckStat
         }
     } else if mysql.effective == Status::Fail {
         Line {
-            name: "wordpress",
+            subject: Subject::Check(name),
             ok: true,
             reason: format!(
                 "{} (database is down: not WordPress's fault)",
@@ -275,7 +281,7 @@ fn blame_wordpress_if_database_is_fine(wordpress: &CheckState, mysql: &CheckStat
         }
     } else {
         Line {
-            name: "wordpress",
+            subject: Subject::Check(name),
             ok: true,
             reason: format!(
                 "{} (re-checking the database before blaming WordPress)",
@@ -289,7 +295,7 @@ fn live_wpconfig_line(wpconfig: &CheckState, breaker_tripped: bool) -> Line {
     let drifted = wpconfig.effective == Status::Fail && wpconfig.effective_class == Class::Drift;
     if drifted && breaker_tripped {
         return Line {
-            name: "wpconfig",
+            subject: Subject::Check(CheckName::WpConfig),
             ok: true,
             reason: format!(
                 "{} (restart-loop breaker tripped: liveness held, readiness failing)",
@@ -297,11 +303,12 @@ fn live_wpconfig_line(wpconfig: &CheckState, breaker_tripped: bool) -> Line {
             ),
         };
     }
-    // A file problem (missing, unreadable) fails liveness only when it is drift the
-    // restart can fix; the check itself classifies a missing file as drift when the
-    // layout says a restart regenerates it.
+    // A file problem (missing, unreadable) fails liveness only when it is drift a
+    // restart can fix: the check classifies a missing, emptied or mangled file as
+    // drift once it has seen a good copy (before that, at start-up, WordPress may not
+    // have written it yet).
     Line {
-        name: "wpconfig",
+        subject: Subject::Check(CheckName::WpConfig),
         ok: !drifted,
         reason: if drifted {
             wpconfig.effective_message.clone()

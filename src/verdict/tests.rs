@@ -33,7 +33,7 @@ fn states(events: &[(CheckName, u64, Class)]) -> States {
     let base = Instant::now();
     let mut states: States = Default::default();
     for (check, at_ms, class) in events {
-        states[check.index()].record(observed(base, *at_ms, *class), THRESHOLDS);
+        states[*check].record(observed(base, *at_ms, *class), THRESHOLDS);
     }
     states
 }
@@ -60,7 +60,7 @@ fn failing_lines(probe: Probe, states: &States, context: Context) -> Vec<&'stati
     evaluate(probe, states, context)
         .into_iter()
         .filter(|line| !line.ok)
-        .map(|line| line.name)
+        .map(|line| line.subject.as_str())
         .collect()
 }
 
@@ -363,7 +363,7 @@ fn disabled_checks_have_no_lines() {
     let lines = evaluate(Probe::Ready, &s, Context::default());
     assert!(lines
         .iter()
-        .all(|line| line.name != "wpconfig" && line.name != "mysql"));
+        .all(|line| line.subject.as_str() != "wpconfig" && line.subject.as_str() != "mysql"));
     assert!(all_ok(&lines));
 }
 
@@ -489,7 +489,7 @@ fn the_light_check_has_no_lines_when_disabled() {
     assert!(passes(Probe::Live, &s, WITH_FILE));
     assert!(evaluate(Probe::Ready, &s, WITH_FILE)
         .iter()
-        .all(|line| line.name != "wordpress_light"));
+        .all(|line| line.subject.as_str() != "wordpress_light"));
 }
 
 /// Without the database check nothing is known of the database: the verbose body
@@ -504,7 +504,7 @@ fn without_a_database_check_no_verdict_names_the_database_down() {
     let lines = evaluate(Probe::Live, &states, context);
     let wordpress = lines
         .iter()
-        .find(|line| line.name == "wordpress")
+        .find(|line| line.subject.as_str() == "wordpress")
         .expect("a wordpress line");
     assert!(wordpress.ok, "{wordpress:?}");
     assert!(

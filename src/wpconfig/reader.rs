@@ -46,8 +46,9 @@ mod tests;
 pub use resolved::Resolved;
 pub use value::{CastKind, EnvSource, FallbackWhen, Value};
 
-/// Largest `wp-config.php` the sidecar agrees to read. [`parse`] does not enforce it
-/// (callers do, before reading), but it stays linear-time well beyond it.
+/// The default of `wpconfig.max_bytes` (which may be set up to 64 MiB), and the size
+/// the robustness tests feed the reader. [`parse`] enforces no limit (callers read at
+/// most `wpconfig.max_bytes`) and stays linear-time beyond it.
 pub const MAX_BYTES: usize = 1024 * 1024;
 
 /// What the reader understood of one `wp-config.php`.

@@ -94,7 +94,7 @@ impl Site {
     async fn restart_wordpress(&self) {
         self.wordpress.set(Behaviour::Drop);
         let seen_down = eventually(Duration::from_secs(3), || async {
-            self.sidecar.board.snapshot().states[0]
+            self.sidecar.board.snapshot().states[wp_sentinel::verdict::CheckName::WordPress]
                 .last
                 .as_ref()
                 .is_some_and(|o| !o.class.is_http_answer())
@@ -103,7 +103,7 @@ impl Site {
         assert!(seen_down, "the sidecar sees WordPress go down");
         self.wordpress.set(Behaviour::Answer(200, "ok".into()));
         let seen_up = eventually(Duration::from_secs(3), || async {
-            self.sidecar.board.snapshot().states[0]
+            self.sidecar.board.snapshot().states[wp_sentinel::verdict::CheckName::WordPress]
                 .last
                 .as_ref()
                 .is_some_and(|o| o.class.is_http_answer())

@@ -175,7 +175,7 @@ async fn a_database_that_accepts_and_never_answers_times_out_and_probes_never_wa
         let response = sidecar.get("/readyz?verbose").await;
         assert_eq!(response.status, 503, "{}", response.body);
     }
-    let mysql = wp_sentinel::verdict::CheckName::Mysql.index();
+    let mysql = wp_sentinel::verdict::CheckName::Mysql;
     assert!(
         sidecar.board.snapshot().states[mysql].last.is_none(),
         "the database check is still waiting for its answer"

@@ -16,12 +16,13 @@ use figment::value::Value;
 
 use super::{integer_of, key_label, ms, parse_status_range, secs, Validator};
 use crate::config::{
-    Config, HealConfig, HealPolicy, LogConfig, LogFormat, MysqlConfig, PinValue, Schedule,
-    ServerConfig, ShutdownConfig, StatusRange, TlsMode, WordPressConfig, WordPressLightConfig,
-    WpConfigConfig, DEFAULT_LISTEN, DEFAULT_WORDPRESS_LIGHT_PATH, DEFAULT_WORDPRESS_PATH,
-    DEFAULT_WORDPRESS_URL, DEFAULT_WP_CONFIG,
+    Config, HealConfig, HealPolicy, LogConfig, LogFormat, MysqlConfig, Schedule, ServerConfig,
+    ShutdownConfig, StatusRange, TlsMode, WordPressConfig, WordPressLightConfig, WpConfigConfig,
+    DEFAULT_LISTEN, DEFAULT_WORDPRESS_LIGHT_PATH, DEFAULT_WORDPRESS_PATH, DEFAULT_WORDPRESS_URL,
+    DEFAULT_WP_CONFIG,
 };
 use crate::wordpress_env::{DbSettings, EnvLookup, ImageEnvironment};
+use crate::wpconfig::reader::Resolved;
 
 impl Validator {
     fn schedule(&mut self, section: &str, defaults: Schedule) -> Schedule {
@@ -362,7 +363,12 @@ impl Validator {
             path,
             golden,
             pins: self.pins(),
-            max_bytes: self.number("wpconfig.max_bytes", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            max_bytes: self.number(
+                "wpconfig.max_bytes",
+                crate::wpconfig::reader::MAX_BYTES as u64,
+                1024,
+                64 * 1024 * 1024,
+            ),
             // The manifests run WordPress as www-data (33:33).
             reader_uid: self.number("wpconfig.reader_uid", 33, 0, u64::from(u32::MAX)) as u32,
             reader_gid: self.number("wpconfig.reader_gid", 33, 0, u64::from(u32::MAX)) as u32,
@@ -374,7 +380,7 @@ impl Validator {
         }
     }
 
-    fn pins(&mut self) -> BTreeMap<String, PinValue> {
+    fn pins(&mut self) -> BTreeMap<String, Resolved> {
         let mut pins = BTreeMap::new();
         let Some(value) = self.get("wpconfig.pins").cloned() else {
             return pins;
@@ -386,11 +392,11 @@ impl Validator {
         for (name, value) in dict {
             let key = format!("wpconfig.pins.{name}");
             let pin = match value {
-                Value::Bool(_, b) => Some(PinValue::Bool(*b)),
-                Value::String(_, text) => Some(PinValue::Text(text.clone())),
+                Value::Bool(_, b) => Some(Resolved::Bool(*b)),
+                Value::String(_, text) => Some(Resolved::Str(text.clone())),
                 Value::Num(..) => integer_of(value)
                     .and_then(|n| i64::try_from(n).ok())
-                    .map(PinValue::Int),
+                    .map(Resolved::Int),
                 _ => None,
             };
             let valid_name =

@@ -7,15 +7,25 @@
 
 use std::fmt;
 
+use crate::wordpress_env as image;
 use crate::wpconfig::reader::{is_secret, ParsedConfig, Resolved, Value};
 
-/// What the official image reads from the environment: key, variable, default.
+/// What the official image reads from the environment: key, variable, default (the
+/// defaults are `wordpress_env`'s, which the database check reads too).
 pub const OFFICIAL_IMAGE_PINS: [(&str, &str, &str); 5] = [
-    ("DB_HOST", "WORDPRESS_DB_HOST", "mysql"),
-    ("DB_USER", "WORDPRESS_DB_USER", "example username"),
-    ("DB_PASSWORD", "WORDPRESS_DB_PASSWORD", "example password"),
-    ("DB_NAME", "WORDPRESS_DB_NAME", "wordpress"),
-    ("$table_prefix", "WORDPRESS_TABLE_PREFIX", "wp_"),
+    ("DB_HOST", "WORDPRESS_DB_HOST", image::DEFAULT_DB_HOST),
+    ("DB_USER", "WORDPRESS_DB_USER", image::DEFAULT_DB_USER),
+    (
+        "DB_PASSWORD",
+        "WORDPRESS_DB_PASSWORD",
+        image::DEFAULT_DB_PASSWORD,
+    ),
+    ("DB_NAME", "WORDPRESS_DB_NAME", image::DEFAULT_DB_NAME),
+    (
+        "$table_prefix",
+        "WORDPRESS_TABLE_PREFIX",
+        image::DEFAULT_TABLE_PREFIX,
+    ),
 ];
 
 /// What a pin is about: a constant, or the `$table_prefix` variable.

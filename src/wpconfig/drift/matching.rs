@@ -119,14 +119,15 @@ fn judge(
         Expectation::Golden(golden) => golden.resolve(env),
     };
     match (value.resolve(env), wanted) {
-        (Some(found), Some(wanted)) if loosely_equal(&found, &wanted) => Verdict::Matches,
+        (Some(found), Some(wanted)) if same_value(&found, &wanted) => Verdict::Matches,
         (Some(_), _) => Verdict::Differs,
         (None, _) => Verdict::Unevaluable,
     }
 }
 
-/// The equality documented on [`compare`].
-pub(super) fn loosely_equal(found: &Resolved, wanted: &Resolved) -> bool {
+/// Whether `found` is `wanted`: the equality documented on [`compare`], stricter
+/// than PHP's `==`.
+pub(super) fn same_value(found: &Resolved, wanted: &Resolved) -> bool {
     use Resolved::{Bool, Float, Int, Null, Str};
     match (found, wanted) {
         (Str(a), Str(b)) => a == b,

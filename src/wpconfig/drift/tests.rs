@@ -1,10 +1,10 @@
 //! Unit tests of drift detection against real `wp-config.php` files (the official
-//! image's, WordPress's sample, Debian's) and the seed's story: matching rules,
+//! image's, WordPress's sample, Debian's) and the `DB_HOST=hoge` edit: matching rules,
 //! secrets that never show, golden copies, `WORDPRESS_CONFIG_EXTRA`, fingerprints.
 //!
 //! They must not read the process environment: every lookup is a fixed table.
 
-use super::matching::loosely_equal;
+use super::matching::same_value;
 use super::*;
 use crate::wpconfig::reader::{self, Origin, Resolved};
 
@@ -12,15 +12,16 @@ const DOCKER: &str = include_str!("../../../tests/fixtures/wpconfig/docker.php")
 const SAMPLE: &str = include_str!("../../../tests/fixtures/wpconfig/sample.php");
 const DEBIAN: &str = include_str!("../../../tests/fixtures/wpconfig/debian.php");
 
-/// What the seed's cluster had: an older official image wrote literal values.
-const SEED: &str = "<?php
+/// The file of the cluster where the `DB_HOST=hoge` edit happened: an older official
+/// image wrote literal values.
+const LITERAL_FILE: &str = "<?php
 define( 'DB_NAME', 'wordpress');
 define( 'DB_USER', 'rworks@wordpress-db-rworks');
 define( 'DB_PASSWORD', 'S3cret-pw!');
 define( 'DB_HOST', 'wordpress-db-rworks.mysql.database.azure.com');
 $table_prefix = 'wp_';
 ";
-const SEED_ENV: &[(&str, &str)] = &[
+const LITERAL_ENV: &[(&str, &str)] = &[
     (
         "WORDPRESS_DB_HOST",
         "wordpress-db-rworks.mysql.database.azure.com",
@@ -90,12 +91,12 @@ fn compares_effective_settings_with_the_desired_ones() {
     let hardening = pins().with_literal("DISALLOW_FILE_EDIT", Resolved::Bool(true));
     let expect_host = r#"DB_HOST: expected env WORDPRESS_DB_HOST ("mysql.db.svc")"#;
     let cases: Vec<Case> = vec![
-        // The seed's story: literal values, then `sed` turns DB_HOST into 'hoge'.
-        (SEED.to_string(), SEED_ENV, pins(), vec![
+        // The `DB_HOST=hoge` edit: literal values, then `sed` turns DB_HOST into 'hoge'.
+        (LITERAL_FILE.to_string(), LITERAL_ENV, pins(), vec![
             "WP_DEBUG: expected false, missing".to_string(),
         ]),
-        (SEED.to_string(), SEED_ENV, Desired::official_image(), vec![]),
-        (edited(SEED, "wordpress-db-rworks.mysql.database.azure.com", "hoge"), SEED_ENV, Desired::official_image(), vec![
+        (LITERAL_FILE.to_string(), LITERAL_ENV, Desired::official_image(), vec![]),
+        (edited(LITERAL_FILE, "wordpress-db-rworks.mysql.database.azure.com", "hoge"), LITERAL_ENV, Desired::official_image(), vec![
             r#"DB_HOST: expected env WORDPRESS_DB_HOST ("wordpress-db-rworks.mysql.database.azure.com"), found literal "hoge""#.to_string(),
         ]),
         // The official image's file, untouched, with the environment it was made for.
@@ -307,7 +308,7 @@ fn a_cosmetic_edit_keeps_the_normalized_fingerprint() {
 
 #[test]
 fn equality_is_strict_about_types() {
-    let equal = |a: Resolved, b: Resolved| loosely_equal(&a, &b);
+    let equal = |a: Resolved, b: Resolved| same_value(&a, &b);
     assert!(equal(Resolved::Int(1), Resolved::Bool(true)));
     assert!(equal(Resolved::Str("3".into()), Resolved::Int(3)));
     assert!(equal(Resolved::Float(2.0), Resolved::Int(2)));

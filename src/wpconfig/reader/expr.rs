@@ -18,19 +18,19 @@ const MAX_DEPTH: u32 = 32;
 
 /// Parses the tokens `start..end` as one expression; anything it does not fully
 /// understand becomes [`Value::Unknown`] holding the source text.
-pub(super) fn parse_value(lx: &Tokens<'_>, start: usize, end: usize, depth: u32) -> Value {
+pub(super) fn parse_value(tokens: &Tokens<'_>, start: usize, end: usize, depth: u32) -> Value {
     if start >= end || depth > MAX_DEPTH {
-        return Value::Unknown(source_text(lx, start, end));
+        return Value::Unknown(source_text(tokens, start, end));
     }
     let mut parser = ExprParser {
-        lx,
+        tokens,
         pos: start,
         end,
         depth,
     };
     match parser.fallback_chain() {
         Some(value) if parser.pos == end => value,
-        _ => Value::Unknown(source_text(lx, start, end)),
+        _ => Value::Unknown(source_text(tokens, start, end)),
     }
 }
 
@@ -54,7 +54,7 @@ pub(super) fn var_name(text: &str) -> &str {
 }
 
 struct ExprParser<'l, 'a> {
-    lx: &'l Tokens<'a>,
+    tokens: &'l Tokens<'a>,
     pos: usize,
     end: usize,
     depth: u32,
@@ -62,7 +62,7 @@ struct ExprParser<'l, 'a> {
 
 impl ExprParser<'_, '_> {
     fn at_op(&self, offset: usize, op: Op) -> bool {
-        self.pos + offset < self.end && self.lx.is_op(self.pos + offset, op)
+        self.pos + offset < self.end && self.tokens.is_op(self.pos + offset, op)
     }
 
     /// `a ?: b ?: c` (left-associative) over `??` chains. A full `a ? b : c` fails.
@@ -156,10 +156,10 @@ impl ExprParser<'_, '_> {
     }
 
     fn cast(&self) -> Option<CastKind> {
-        if !self.at_op(0, Op::ParenOpen) || self.lx.partner(self.pos) != Some(self.pos + 2) {
+        if !self.at_op(0, Op::ParenOpen) || self.tokens.partner(self.pos) != Some(self.pos + 2) {
             return None;
         }
-        let name = self.lx.ident(self.pos + 1)?;
+        let name = self.tokens.ident(self.pos + 1)?;
         match lowercase(name, &mut [0; 16]) {
             b"bool" | b"boolean" => Some(CastKind::Bool),
             b"int" | b"integer" => Some(CastKind::Int),
@@ -170,11 +170,11 @@ impl ExprParser<'_, '_> {
     }
 
     fn number(&mut self) -> Option<Value> {
-        if self.pos >= self.end || self.lx.kind(self.pos) != Some(Kind::Number) {
+        if self.pos >= self.end || self.tokens.kind(self.pos) != Some(Kind::Number) {
             return None;
         }
         self.pos += 1;
-        Some(decode_number(self.lx.text(self.pos - 1)))
+        Some(decode_number(self.tokens.text(self.pos - 1)))
     }
 
     fn primary(&mut self) -> Option<Value> {
@@ -182,23 +182,23 @@ impl ExprParser<'_, '_> {
             return None;
         }
         let i = self.pos;
-        let lx = self.lx;
-        match lx.kind(i)? {
+        let tokens = self.tokens;
+        match tokens.kind(i)? {
             Kind::SingleStr => {
                 self.pos += 1;
-                Some(Value::Str(decode_single(lx.text(i))))
+                Some(Value::Str(decode_single(tokens.text(i))))
             }
             Kind::DoubleStr => {
                 self.pos += 1;
-                decode_double(lx.text(i)).map(Value::Str)
+                decode_double(tokens.text(i)).map(Value::Str)
             }
             Kind::Number => self.number(),
             Kind::Ident => self.identifier(),
             Kind::Var => self.superglobal(),
             Kind::Op(Op::ParenOpen) => {
-                let close = lx.partner(i).filter(|&c| c < self.end)?;
+                let close = tokens.partner(i).filter(|&c| c < self.end)?;
                 self.pos = close + 1;
-                Some(parse_value(lx, i + 1, close, self.depth + 1))
+                Some(parse_value(tokens, i + 1, close, self.depth + 1))
             }
             _ => None,
         }
@@ -207,7 +207,7 @@ impl ExprParser<'_, '_> {
     /// `true`/`false`/`null`, `getenv_docker(…)`, `getenv(…)`, or a bare constant.
     fn identifier(&mut self) -> Option<Value> {
         let i = self.pos;
-        let name = self.lx.ident(i)?;
+        let name = self.tokens.ident(i)?;
         let mut buffer = [0; 16];
         let lower = lowercase(name, &mut buffer);
         if !self.at_op(1, Op::ParenOpen) {
@@ -224,11 +224,11 @@ impl ExprParser<'_, '_> {
             b"getenv" => EnvSource::Getenv,
             _ => return None,
         };
-        let close = self.lx.partner(i + 1).filter(|&c| c < self.end)?;
-        let args = split_args(self.lx, i + 2, close);
+        let close = self.tokens.partner(i + 1).filter(|&c| c < self.end)?;
+        let args = split_args(self.tokens, i + 2, close);
         let arg = |n: usize| {
             args.get(n)
-                .map(|(a, b)| parse_value(self.lx, a, b, self.depth + 1))
+                .map(|(a, b)| parse_value(self.tokens, a, b, self.depth + 1))
         };
         let var = static_string(arg(0)?)?;
         let default = match (source, args.len()) {
@@ -247,16 +247,16 @@ impl ExprParser<'_, '_> {
     /// `$_ENV['X']` and `$_SERVER['X']`.
     fn superglobal(&mut self) -> Option<Value> {
         let i = self.pos;
-        let source = match self.lx.text(i) {
+        let source = match self.tokens.text(i) {
             "$_ENV" => EnvSource::EnvArray,
             "$_SERVER" => EnvSource::ServerArray,
             _ => return None,
         };
-        let close = self.lx.partner(i + 1).filter(|&c| c < self.end)?;
-        if !self.lx.is_op(i + 1, Op::BracketOpen) {
+        let close = self.tokens.partner(i + 1).filter(|&c| c < self.end)?;
+        if !self.tokens.is_op(i + 1, Op::BracketOpen) {
             return None;
         }
-        let var = static_string(parse_value(self.lx, i + 2, close, self.depth + 1))?;
+        let var = static_string(parse_value(self.tokens, i + 2, close, self.depth + 1))?;
         self.pos = close + 1;
         Some(Value::Env {
             source,

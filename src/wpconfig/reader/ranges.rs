@@ -15,16 +15,16 @@ const MAX_UNKNOWN_CHARS: usize = 4096;
 
 /// The index where an expression starting at `start` ends: the first `;`, `,`,
 /// closing bracket or `?>` outside brackets (or an unmatched opening bracket).
-pub(super) fn expression_end(lx: &Tokens<'_>, start: usize) -> usize {
+pub(super) fn expression_end(tokens: &Tokens<'_>, start: usize) -> usize {
     let mut k = start;
-    while k < lx.len() {
-        match lx.kind(k) {
+    while k < tokens.len() {
+        match tokens.kind(k) {
             Some(Kind::CloseTag) => return k,
             Some(Kind::Op(
                 Op::Semicolon | Op::Comma | Op::ParenClose | Op::BracketClose | Op::BraceClose,
             )) => return k,
             Some(Kind::Op(Op::ParenOpen | Op::BracketOpen | Op::BraceOpen | Op::AttributeOpen)) => {
-                match lx.partner(k) {
+                match tokens.partner(k) {
                     Some(p) if p > k => {
                         k = p + 1;
                         continue;
@@ -36,7 +36,7 @@ pub(super) fn expression_end(lx: &Tokens<'_>, start: usize) -> usize {
         }
         k += 1;
     }
-    lx.len()
+    tokens.len()
 }
 
 /// The arguments of a call: the token ranges of the first two, and how many there are.
@@ -58,7 +58,7 @@ impl Args {
 
 /// Splits `start..end` (the inside of a call's parentheses) at top-level commas. A
 /// trailing comma (allowed since PHP 7.3) adds no argument.
-pub(super) fn split_args(lx: &Tokens<'_>, start: usize, end: usize) -> Args {
+pub(super) fn split_args(tokens: &Tokens<'_>, start: usize, end: usize) -> Args {
     let mut args = Args {
         first: [(0, 0); 2],
         count: 0,
@@ -72,11 +72,11 @@ pub(super) fn split_args(lx: &Tokens<'_>, start: usize, end: usize) -> Args {
     let mut arg_start = start;
     let mut k = start;
     while k < end {
-        if let Some(p) = lx.partner(k).filter(|&p| p > k && p < end) {
+        if let Some(p) = tokens.partner(k).filter(|&p| p > k && p < end) {
             k = p + 1;
             continue;
         }
-        if lx.is_op(k, Op::Comma) {
+        if tokens.is_op(k, Op::Comma) {
             push((arg_start, k));
             arg_start = k + 1;
         }
@@ -89,14 +89,14 @@ pub(super) fn split_args(lx: &Tokens<'_>, start: usize, end: usize) -> Args {
 }
 
 /// The tokens `start..end` as text, whitespace between them squeezed to one space.
-pub(super) fn source_text(lx: &Tokens<'_>, start: usize, end: usize) -> String {
+pub(super) fn source_text(tokens: &Tokens<'_>, start: usize, end: usize) -> String {
     let mut out = String::new();
     let mut previous_end: Option<u32> = None;
-    for token in lx.tokens.get(start..end).unwrap_or(&[]) {
+    for token in tokens.tokens.get(start..end).unwrap_or(&[]) {
         if previous_end.is_some_and(|p| token.start > p) {
             out.push(' ');
         }
-        out.push_str(token.text(lx.src));
+        out.push_str(token.text(tokens.src));
         previous_end = Some(token.end);
         if out.len() > MAX_UNKNOWN_CHARS {
             let mut cut = MAX_UNKNOWN_CHARS;

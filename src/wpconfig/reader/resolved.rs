@@ -8,10 +8,10 @@ use std::fmt;
 
 use super::CastKind;
 
-/// A concrete PHP value: what a [`Value`](super::Value) evaluates to. Deserialises
-/// from a plain TOML/JSON scalar, so configuration can pin `WP_DEBUG = false`.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
-#[serde(untagged)]
+/// A concrete PHP value: what a [`Value`](super::Value) evaluates to, and what a pin
+/// in `wpconfig.pins` says a `define` must be (the validator builds a boolean, a
+/// whole number or a string from the TOML or environment value).
+#[derive(Clone, Debug, PartialEq)]
 pub enum Resolved {
     /// A boolean.
     Bool(bool),
@@ -68,7 +68,8 @@ impl Resolved {
     }
 }
 
-/// Shown as a PHP literal: `"text"`, `42`, `1.5`, `true`, `null`.
+/// Shown like a PHP literal: `42`, `1.5`, `true`, `null`, and a string in double
+/// quotes (with Rust's escapes, so control characters cannot break the line).
 impl fmt::Display for Resolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

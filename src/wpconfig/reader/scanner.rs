@@ -35,7 +35,7 @@ struct Frame {
 }
 
 pub(super) struct Scanner<'l, 'a> {
-    lx: &'l Tokens<'a>,
+    tokens: &'l Tokens<'a>,
     out: ParsedConfig,
     frames: Vec<Frame>,
     /// Blocks deeper than [`MAX_FRAMES`], counted only.
@@ -53,10 +53,10 @@ pub(super) struct Scanner<'l, 'a> {
 }
 
 impl<'l, 'a> Scanner<'l, 'a> {
-    /// A scanner over `lx` that adds what it finds to `out`.
-    pub(super) fn new(lx: &'l Tokens<'a>, out: ParsedConfig) -> Self {
+    /// A scanner over `tokens` that adds what it finds to `out`.
+    pub(super) fn new(tokens: &'l Tokens<'a>, out: ParsedConfig) -> Self {
         Scanner {
-            lx,
+            tokens,
             out,
             frames: Vec::new(),
             extra_depth: 0,
@@ -70,7 +70,7 @@ impl<'l, 'a> Scanner<'l, 'a> {
 
     pub(super) fn run(mut self) -> ParsedConfig {
         let mut i = 0;
-        while i < self.lx.len() {
+        while i < self.tokens.len() {
             i = self.step(i).max(i + 1);
         }
         self.out
@@ -85,17 +85,17 @@ impl<'l, 'a> Scanner<'l, 'a> {
             return i + 1;
         }
         if let Some(frame) = self.after_control.take() {
-            if self.lx.is_op(i, Op::BraceOpen) {
+            if self.tokens.is_op(i, Op::BraceOpen) {
                 self.push_frame(frame);
                 return i + 1;
             }
-            if self.lx.is_op(i, Op::Colon) {
+            if self.tokens.is_op(i, Op::Colon) {
                 self.push_frame(Frame { alt: true, ..frame });
                 return i + 1;
             }
             self.statement = Some(frame);
         }
-        match self.lx.kind(i) {
+        match self.tokens.kind(i) {
             Some(Kind::Op(op)) => self.op(i, op),
             Some(Kind::CloseTag) => {
                 self.statement = None;
@@ -121,7 +121,7 @@ impl<'l, 'a> Scanner<'l, 'a> {
     }
 
     fn keyword(&mut self, i: usize) -> usize {
-        let Some(name) = self.lx.ident(i) else {
+        let Some(name) = self.tokens.ident(i) else {
             return i + 1;
         };
         match lowercase(name, &mut [0; 16]) {
@@ -151,22 +151,22 @@ impl<'l, 'a> Scanner<'l, 'a> {
 
     /// A call to a global function: `name(` not preceded by `->`, `::`, `function`…
     fn is_call(&self, i: usize) -> bool {
-        let lx = self.lx;
+        let tokens = self.tokens;
         let method = i > 0
             && (matches!(
-                lx.kind(i - 1),
+                tokens.kind(i - 1),
                 Some(Kind::Op(Op::Arrow | Op::NullsafeArrow | Op::DoubleColon))
             ) || ["function", "new", "const"]
                 .iter()
-                .any(|kw| lx.is_ident(i - 1, kw)));
-        !method && lx.is_op(i + 1, Op::ParenOpen)
+                .any(|kw| tokens.is_ident(i - 1, kw)));
+        !method && tokens.is_op(i + 1, Op::ParenOpen)
     }
 
     fn control(&mut self, i: usize) -> usize {
-        if !self.lx.is_op(i + 1, Op::ParenOpen) {
+        if !self.tokens.is_op(i + 1, Op::ParenOpen) {
             return i + 1;
         }
-        let Some(close) = self.lx.partner(i + 1) else {
+        let Some(close) = self.tokens.partner(i + 1) else {
             return i + 1;
         };
         if self.controls.len() < MAX_FRAMES {
@@ -180,7 +180,7 @@ impl<'l, 'a> Scanner<'l, 'a> {
 
     /// In `if (…): … else: … endif;`, `else`/`elseif` end the previous branch.
     fn end_alt_branch(&mut self, i: usize) {
-        let after_brace = i > 0 && self.lx.is_op(i - 1, Op::BraceClose);
+        let after_brace = i > 0 && self.tokens.is_op(i - 1, Op::BraceClose);
         if !after_brace && self.frames.last().is_some_and(|f| f.alt) {
             self.pop_frame();
         }
@@ -188,20 +188,20 @@ impl<'l, 'a> Scanner<'l, 'a> {
 
     /// Recognises `!defined('NAME')` and `!isset($name)` as the whole condition.
     fn guard_between(&self, start: usize, end: usize) -> Option<Guard> {
-        let lx = self.lx;
+        let tokens = self.tokens;
         let shaped = end == start + 5
-            && lx.is_op(start, Op::Not)
-            && lx.is_op(start + 2, Op::ParenOpen)
-            && lx.partner(start + 2) == Some(start + 4);
+            && tokens.is_op(start, Op::Not)
+            && tokens.is_op(start + 2, Op::ParenOpen)
+            && tokens.partner(start + 2) == Some(start + 4);
         if !shaped {
             return None;
         }
         let subject = start + 3;
-        if lx.is_ident(start + 1, "defined") {
-            let name = static_string(parse_value(lx, subject, subject + 1, 0))?;
+        if tokens.is_ident(start + 1, "defined") {
+            let name = static_string(parse_value(tokens, subject, subject + 1, 0))?;
             Some(Guard::Defined(name))
-        } else if lx.is_ident(start + 1, "isset") && lx.kind(subject) == Some(Kind::Var) {
-            Some(Guard::Unset(var_name(lx.text(subject)).to_string()))
+        } else if tokens.is_ident(start + 1, "isset") && tokens.kind(subject) == Some(Kind::Var) {
+            Some(Guard::Unset(var_name(tokens.text(subject)).to_string()))
         } else {
             None
         }
