@@ -15,6 +15,8 @@
 //! - one file per scenario: `article` (the docroot in the container's layer),
 //!   `shared_volume` (restore as uid 33 with a read-only root), `outage`,
 //!   `sidecar_faults` (SIGTERM, SIGKILL, the state file), `wedge` (`podman pause`).
+//! - `rollout`: several pods behind a Service (HAProxy), a Deployment controller and
+//!   visitors: the rolling update, the rollback, scaling out and in (issue 14).
 
 #[allow(dead_code)]
 #[path = "../e2e/kubelet.rs"]
@@ -29,6 +31,7 @@ mod stage;
 
 mod article;
 mod outage;
+mod rollout;
 mod shared_volume;
 mod sidecar_faults;
 mod wedge;
