@@ -43,7 +43,7 @@ use crate::podman::{podman, Kind, Owned};
 use crate::rollout::haproxy::Haproxy;
 use crate::runtime::{PodmanContainer, RunSpec};
 use crate::stage::{GOLDEN, SIDECAR, SIDECAR_PORT, WORDPRESS, WORDPRESS_PORT};
-use crate::support::{free_port, repo, Layout, WpEnv};
+use crate::support::{free_port, http_get, repo, Layout, WpEnv};
 
 /// Server slots in the Service: one per pod ever created (slots are not reused, so a
 /// late removal can never hit a newer pod).
@@ -377,7 +377,11 @@ impl Fleet {
         Duration::from_secs_f64(seconds * self.scale)
     }
 
+    /// A line on the fleet's timeline, also printed at once (a scenario that hangs
+    /// shows where).
     pub fn mark(&self, text: impl Into<String>) -> Duration {
+        let text = text.into();
+        println!("[{:>7.2}s] {text}", self.timeline.now().as_secs_f64());
         self.timeline.mark(text)
     }
 
@@ -762,6 +766,28 @@ impl Fleet {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Err(format!("scale to {replicas} not complete within {limit:?}"))
+    }
+
+    /// Waits until every live pod answers `GET /wp-login.php` itself (not through the
+    /// Service) with a 2xx or 3xx.
+    pub async fn wait_serving(&self, limit: Duration) -> Result<(), String> {
+        let began = Instant::now();
+        for pod in self.live() {
+            loop {
+                if let Ok((status, _)) = http_get(pod.addr, "/wp-login.php").await {
+                    // Not the siteurl's host: a redirect to it is serving too.
+                    if (200..400).contains(&status) {
+                        break;
+                    }
+                }
+                if began.elapsed() > limit {
+                    return Err(format!("{} does not serve within {limit:?}", pod.name));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        self.mark("every pod serves");
+        Ok(())
     }
 
     /// One timeline of everything: the controllers', the visitors' failures, and

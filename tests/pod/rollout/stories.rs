@@ -152,6 +152,10 @@ struct Measured {
 async fn four_operations(fleet: &Arc<Fleet>) -> Result<Vec<Measured>, String> {
     let (v1, v2) = releases();
     fleet.scale(2, &v1, OPERATION_LIMIT).await?;
+    // The article's pods are "ready" as soon as Apache's container runs: before the
+    // visitors come, every pod must serve (the steady state is measured, not its
+    // first start).
+    fleet.wait_serving(Duration::from_secs(60)).await?;
     let load = Load::start(
         fleet.haproxy.addr,
         fleet.env.php_addr().to_string(),
