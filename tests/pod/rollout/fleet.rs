@@ -676,6 +676,40 @@ impl Fleet {
         pod.gone.store(true, Ordering::SeqCst);
     }
 
+    /// A line on how each pod stands, every 15 s of a long wait.
+    fn progress(&self, began: Instant, last: &mut Instant) {
+        if last.elapsed() < Duration::from_secs(15) {
+            return;
+        }
+        *last = Instant::now();
+        let states: Vec<String> = self
+            .pods()
+            .iter()
+            .filter(|p| !p.gone.load(Ordering::SeqCst))
+            .map(|p| {
+                let last = p
+                    .timeline
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .and_then(|(t, _)| {
+                        t.events()
+                            .iter()
+                            .rev()
+                            .find(|e| !matches!(e.kind, EventKind::Probe { .. }))
+                            .map(|e| describe(&e.kind))
+                    })
+                    .unwrap_or_else(|| "not started".into());
+                format!("{} ready={} [{last}]", p.name, p.ready())
+            })
+            .collect();
+        self.mark(format!(
+            "waiting {:.0}s: {}",
+            began.elapsed().as_secs_f64(),
+            states.join("; ")
+        ));
+    }
+
     fn check_started(&self) -> Result<(), String> {
         for pod in self.pods() {
             if let Some(error) = pod.start_error.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
@@ -697,7 +731,9 @@ impl Fleet {
             template.release, template.image, strategy.max_surge, strategy.max_unavailable,
             strategy.min_ready_seconds
         ));
+        let mut last = Instant::now();
         while began.elapsed() < limit {
+            self.progress(began, &mut last);
             self.check_started()?;
             let live = self.live();
             let (new, old): (Vec<_>, Vec<_>) =
@@ -744,7 +780,9 @@ impl Fleet {
         let began = Instant::now();
         let before = self.replicas.swap(replicas, Ordering::SeqCst);
         self.mark(format!("scale {before} -> {replicas}"));
+        let mut last = Instant::now();
         while began.elapsed() < limit {
+            self.progress(began, &mut last);
             self.check_started()?;
             let mut live = self.live();
             let min_ready = self.min_ready();

@@ -2,8 +2,8 @@
 //! the visitors on from the first operation to the last, and runs its operations back
 //! to back on it (pod starts are the expensive part): the rolling update v1 → v2,
 //! the rollback to v1, scale 2 → 4, scale 4 → 2. Each operation's window runs from
-//! its start until its last deleted pod is gone, and the failed requests sent in it
-//! are its count.
+//! its start until its last deleted pod is gone and 10 s (emulated) more, and the
+//! failed requests sent in it are its count.
 //!
 //! - wp-sentinel's manifests (`k8s/base/deployment.yaml`: the sidecar, readiness
 //!   from its verdicts, preStop 10 s, grace 45 s, maxSurge 1, maxUnavailable 0,
@@ -45,6 +45,9 @@ const SCALE: f64 = 0.5;
 
 /// The bound of one operation, real time.
 const OPERATION_LIMIT: Duration = Duration::from_secs(240);
+
+/// How long each operation's outcome is watched within its window, emulated seconds.
+const SETTLE_SECONDS: f64 = 10.0;
 
 /// The steady state measured before the operations.
 const STEADY: Duration = Duration::from_secs(10);
@@ -193,8 +196,9 @@ async fn four_operations(fleet: &Arc<Fleet>) -> Result<Vec<Measured>, String> {
             2 => fleet.scale(4, &v1, OPERATION_LIMIT).await?,
             _ => fleet.scale(2, &v1, OPERATION_LIMIT).await?,
         };
-        // The last endpoint change has reached the Service.
-        tokio::time::sleep(fleet.propagation * 2).await;
+        // The new state serves for a while within the window: a pod that is in the
+        // Service before it listens (the article's) shows here.
+        tokio::time::sleep(fleet.emulated(SETTLE_SECONDS)).await;
         windows.push((name, from, fleet.timeline.now(), took));
     }
     let records = load.stop().await;
