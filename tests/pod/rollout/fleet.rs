@@ -59,10 +59,19 @@ pub struct Strategy {
 
 /// An int-or-percent of `replicas`, rounded as the Deployment controller rounds it
 /// (surge up, unavailable down).
-fn resolve(value: Option<&serde_norway::Value>, replicas: usize, up: bool) -> Result<usize, String> {
+fn resolve(
+    value: Option<&serde_norway::Value>,
+    replicas: usize,
+    up: bool,
+) -> Result<usize, String> {
     let text = match value {
         None => "25%".to_string(),
-        Some(serde_norway::Value::Number(n)) => return n.as_u64().map(|n| n as usize).ok_or(format!("{n} is not a count")),
+        Some(serde_norway::Value::Number(n)) => {
+            return n
+                .as_u64()
+                .map(|n| n as usize)
+                .ok_or(format!("{n} is not a count"))
+        }
         Some(serde_norway::Value::String(s)) => s.clone(),
         Some(other) => return Err(format!("{other:?} is neither a count nor a percentage")),
     };
@@ -196,7 +205,10 @@ struct Parts {
 
 impl Pod {
     fn kubelet(&self) -> Option<Arc<Kubelet>> {
-        self.kubelet.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.kubelet
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Every container ready (PodReady), now.
@@ -235,7 +247,9 @@ impl Pod {
             .ok()
             .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok())
             .and_then(|groups| {
-                let line = groups.lines().find(|l| l.split(':').nth(1) == Some("cpuacct"))?;
+                let line = groups
+                    .lines()
+                    .find(|l| l.split(':').nth(1) == Some("cpuacct"))?;
                 let path = line.splitn(3, ':').nth(2)?.to_string();
                 std::fs::read_to_string(format!("/sys/fs/cgroup/cpuacct{path}/cpuacct.usage")).ok()
             })
@@ -261,9 +275,10 @@ impl Pod {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map(|(t, _)| {
-                t.count_after(Duration::ZERO, |e| {
-                    matches!(e, EventKind::Killing { reason, .. } if reason != "pod deleted")
-                })
+                t.count_after(
+                    Duration::ZERO,
+                    |e| matches!(e, EventKind::Killing { reason, .. } if reason != "pod deleted"),
+                )
             })
             .unwrap_or(0)
     }
@@ -448,8 +463,10 @@ impl Fleet {
                         fleet.scale,
                         vec![(SIDECAR_PORT, pod.sidecar_addr), (WORDPRESS_PORT, pod.addr)],
                     );
-                    let runtimes: Vec<(&str, Arc<dyn ContainerRuntime>)> =
-                        runtimes.iter().map(|(n, r)| (n.as_str(), r.clone())).collect();
+                    let runtimes: Vec<(&str, Arc<dyn ContainerRuntime>)> = runtimes
+                        .iter()
+                        .map(|(n, r)| (n.as_str(), r.clone()))
+                        .collect();
                     let offset = fleet.timeline.now();
                     match Kubelet::start(&fleet.spec, options, runtimes) {
                         Ok(kubelet) => {
@@ -621,7 +638,11 @@ impl Fleet {
             // A pod still being built is deleted once it exists.
             let limit = Instant::now() + Duration::from_secs(120);
             while pod.kubelet().is_none()
-                && pod.start_error.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+                && pod
+                    .start_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_none()
                 && Instant::now() < limit
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -636,11 +657,7 @@ impl Fleet {
 
     /// Stops the pod's emulator and removes its containers, pod and volumes.
     async fn tear_down(&self, pod: &Pod) {
-        let kubelet = pod
-            .kubelet
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let kubelet = pod.kubelet.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(kubelet) = kubelet {
             // The endpoints controller holds a clone only for a moment.
             let mut kubelet = kubelet;
@@ -712,7 +729,12 @@ impl Fleet {
 
     fn check_started(&self) -> Result<(), String> {
         for pod in self.pods() {
-            if let Some(error) = pod.start_error.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(error) = pod
+                .start_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
                 return Err(format!("{} did not start: {error}", pod.name));
             }
         }
@@ -721,14 +743,21 @@ impl Fleet {
 
     /// The rolling update to `template`, as the Deployment controller does it; done
     /// when every pod is of `template`, available, and the old ones are gone.
-    pub async fn rollout(self: &Arc<Self>, template: &Template, limit: Duration) -> Result<Duration, String> {
+    pub async fn rollout(
+        self: &Arc<Self>,
+        template: &Template,
+        limit: Duration,
+    ) -> Result<Duration, String> {
         let began = Instant::now();
         let replicas = self.replicas.load(Ordering::SeqCst);
         let strategy = self.strategy;
         self.mark(format!(
             "rollout to {} ({}): replicas {replicas}, maxSurge {}, maxUnavailable {}, \
              minReadySeconds {}",
-            template.release, template.image, strategy.max_surge, strategy.max_unavailable,
+            template.release,
+            template.image,
+            strategy.max_surge,
+            strategy.max_unavailable,
             strategy.min_ready_seconds
         ));
         let mut last = Instant::now();
@@ -736,11 +765,20 @@ impl Fleet {
             self.progress(began, &mut last);
             self.check_started()?;
             let live = self.live();
-            let (new, old): (Vec<_>, Vec<_>) =
-                live.iter().cloned().partition(|p| p.release == template.release);
+            let (new, old): (Vec<_>, Vec<_>) = live
+                .iter()
+                .cloned()
+                .partition(|p| p.release == template.release);
             let min_ready = self.min_ready();
-            let all_gone = self.pods().iter().all(|p| p.live() || p.gone.load(Ordering::SeqCst));
-            if old.is_empty() && new.len() == replicas && new.iter().all(|p| p.available(min_ready)) && all_gone {
+            let all_gone = self
+                .pods()
+                .iter()
+                .all(|p| p.live() || p.gone.load(Ordering::SeqCst));
+            if old.is_empty()
+                && new.len() == replicas
+                && new.iter().all(|p| p.available(min_ready))
+                && all_gone
+            {
                 self.mark(format!("rollout to {} complete", template.release));
                 return Ok(began.elapsed());
             }
@@ -771,12 +809,20 @@ impl Fleet {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(format!("rollout to {} not complete within {limit:?}", template.release))
+        Err(format!(
+            "rollout to {} not complete within {limit:?}",
+            template.release
+        ))
     }
 
     /// `replicas: N`: creates or deletes pods of `template`; done when N pods are
     /// available and the deleted ones are gone.
-    pub async fn scale(self: &Arc<Self>, replicas: usize, template: &Template, limit: Duration) -> Result<Duration, String> {
+    pub async fn scale(
+        self: &Arc<Self>,
+        replicas: usize,
+        template: &Template,
+        limit: Duration,
+    ) -> Result<Duration, String> {
         let began = Instant::now();
         let before = self.replicas.swap(replicas, Ordering::SeqCst);
         self.mark(format!("scale {before} -> {replicas}"));
@@ -796,7 +842,10 @@ impl Fleet {
                 self.delete(&live[0], &format!("scale to {replicas}"));
                 continue;
             }
-            let all_gone = self.pods().iter().all(|p| p.live() || p.gone.load(Ordering::SeqCst));
+            let all_gone = self
+                .pods()
+                .iter()
+                .all(|p| p.live() || p.gone.load(Ordering::SeqCst));
             if live.iter().all(|p| p.available(min_ready)) && all_gone {
                 self.mark(format!("scaled to {replicas}"));
                 return Ok(began.elapsed());
@@ -838,14 +887,22 @@ impl Fleet {
             .map(|e| (e.at, format!("{:<8} {}", "", describe(&e.kind))))
             .collect();
         for pod in self.pods() {
-            let Some((timeline, offset)) = pod.timeline.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
+            let Some((timeline, offset)) = pod
+                .timeline
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+            else {
                 continue;
             };
             for event in timeline.events() {
                 if matches!(event.kind, EventKind::Probe { .. }) {
                     continue;
                 }
-                lines.push((offset + event.at, format!("{:<8} {}", pod.name, describe(&event.kind))));
+                lines.push((
+                    offset + event.at,
+                    format!("{:<8} {}", pod.name, describe(&event.kind)),
+                ));
             }
         }
         lines.sort_by_key(|(at, _)| *at);
@@ -865,9 +922,17 @@ impl Fleet {
         let mut out = String::new();
         for pod in self.pods() {
             if let Some(parts) = pod.parts.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                out.push_str(&format!("--- {} WordPress ---\n{}\n", pod.name, parts.wordpress.log_tail(8)));
+                out.push_str(&format!(
+                    "--- {} WordPress ---\n{}\n",
+                    pod.name,
+                    parts.wordpress.log_tail(8)
+                ));
                 if let Some(sidecar) = &parts.sidecar {
-                    out.push_str(&format!("--- {} sidecar ---\n{}\n", pod.name, sidecar.log_tail(8)));
+                    out.push_str(&format!(
+                        "--- {} sidecar ---\n{}\n",
+                        pod.name,
+                        sidecar.log_tail(8)
+                    ));
                 }
             }
         }
@@ -878,7 +943,11 @@ impl Fleet {
     /// database.
     pub async fn finish(self: Arc<Self>) {
         let _ = self.stop.send(true);
-        let task = self.endpoints.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let task = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(task) = task {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
@@ -890,7 +959,12 @@ impl Fleet {
             }
         }
         while downs.join_next().await.is_some() {}
-        drop(self.kubepods.lock().unwrap_or_else(|p| p.into_inner()).take());
+        drop(
+            self.kubepods
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
     }
 }
 
@@ -922,7 +996,12 @@ async fn endpoints_controller(fleet: Arc<Fleet>, mut stop: watch::Receiver<bool>
             let before = observed.get(&pod.number).copied().unwrap_or(false);
             if want != before {
                 observed.insert(pod.number, want);
-                pending.push((Instant::now() + fleet.propagation, pod.clone(), want, fleet.timeline.now()));
+                pending.push((
+                    Instant::now() + fleet.propagation,
+                    pod.clone(),
+                    want,
+                    fleet.timeline.now(),
+                ));
             }
         }
         let now = Instant::now();
@@ -933,7 +1012,11 @@ async fn endpoints_controller(fleet: Arc<Fleet>, mut stop: watch::Receiver<bool>
             fleet.mark(format!(
                 "endpoints: {} {} (seen at {:.2}s){}",
                 pod.name,
-                if want { "ADDED to the Service" } else { "REMOVED from the Service" },
+                if want {
+                    "ADDED to the Service"
+                } else {
+                    "REMOVED from the Service"
+                },
                 seen.as_secs_f64(),
                 applied.err().map(|e| format!(": {e}")).unwrap_or_default()
             ));
@@ -956,8 +1039,9 @@ fn recipe(env: &WpEnv, own_database: bool, scale: f64) -> PodRecipe {
     } else {
         (PathBuf::from("/run/mysqld"), "mysqld.sock".to_string())
     };
-    let mut shared: BTreeMap<String, String> =
-        vars_of(&repo().join("k8s/base/wordpress.env")).into_iter().collect();
+    let mut shared: BTreeMap<String, String> = vars_of(&repo().join("k8s/base/wordpress.env"))
+        .into_iter()
+        .collect();
     shared.extend(env.wordpress_vars());
     shared.insert(
         "WORDPRESS_DB_HOST".into(),

@@ -70,7 +70,9 @@ impl Haproxy {
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
             .spawn()
-            .map_err(|e| format!("cannot run haproxy (scripts/images.sh setup installs it): {e}"))?;
+            .map_err(|e| {
+                format!("cannot run haproxy (scripts/images.sh setup installs it): {e}")
+            })?;
         let mut proxy = Haproxy {
             child,
             socket,

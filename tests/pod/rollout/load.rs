@@ -46,7 +46,18 @@ pub struct Load {
     task: JoinHandle<()>,
 }
 
-const PATHS: [&str; 10] = ["/", "/", "/", "/", "/?p=1", "/", "/", "/", "/", "/?page_id=2"];
+const PATHS: [&str; 10] = [
+    "/",
+    "/",
+    "/",
+    "/",
+    "/?p=1",
+    "/",
+    "/",
+    "/",
+    "/",
+    "/?page_id=2",
+];
 
 impl Load {
     /// Starts sending `rate` requests per second to `service`, with `host` as the
@@ -68,12 +79,16 @@ impl Load {
                         _ = stopped.changed() => break,
                     }
                     let path = PATHS[(n % PATHS.len() as u64) as usize];
-                    let (records, timeline, host) = (records.clone(), timeline.clone(), host.clone());
+                    let (records, timeline, host) =
+                        (records.clone(), timeline.clone(), host.clone());
                     inflight.spawn(async move {
                         let sent = timeline.now();
-                        let result = tokio::time::timeout(REQUEST_TIMEOUT, get(service, &host, path))
-                            .await
-                            .unwrap_or_else(|_| Err(format!("no answer in {REQUEST_TIMEOUT:?}")));
+                        let result =
+                            tokio::time::timeout(REQUEST_TIMEOUT, get(service, &host, path))
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(format!("no answer in {REQUEST_TIMEOUT:?}"))
+                                });
                         let record = Record { sent, path, result };
                         if record.failed() {
                             timeline.mark(format!(
@@ -85,7 +100,10 @@ impl Load {
                                 }
                             ));
                         }
-                        records.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+                        records
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(record);
                     });
                     while inflight.try_join_next().is_some() {}
                 }
