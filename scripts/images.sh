@@ -18,6 +18,9 @@
 #                                    builder stage would produce
 #   localhost/wp-sentinel            the repository's Dockerfile, its last stage as
 #                                    shipped, BINARY_FROM=the binary image
+#   localhost/wp-sentinel-release    v1-KEY and v2-KEY: thin layers on the WordPress
+#                                    image answering `X-Release: v1` / `v2`, for the
+#                                    rollout scenarios (containers/release)
 # The names are written to target/pod/images.env for the tests.
 #
 # podman's configuration is containers/containers.conf, passed as CONTAINERS_CONF:
@@ -31,6 +34,9 @@ WORK=${WP_SENTINEL_POD_WORK:-$REPO_DIR/target/pod}
 ENV_FILE=$WORK/images.env
 export CONTAINERS_CONF=$REPO_DIR/containers/containers.conf
 PACKAGES=(podman buildah runc debootstrap catatonit busybox-static)
+# The rollout scenarios' Service (tests/pod/rollout/haproxy.rs), run by the tests
+# on 127.0.0.1 only: installed with no daemon started.
+SERVICE_PACKAGES=(haproxy)
 RUST_TARGET=x86_64-unknown-linux-gnu
 SUITE=bookworm
 MIRROR=http://deb.debian.org/debian
@@ -44,6 +50,8 @@ elapsed() { printf '%ss' "$SECONDS"; }
 setup() {
 	[[ $EUID -eq 0 ]] || die "must run as root (apt-get, debootstrap, podman)"
 	"$SCRIPT_DIR/install-deps.sh" "${PACKAGES[@]}" || die "installing ${PACKAGES[*]} failed"
+	"$SCRIPT_DIR/install-deps.sh" --no-daemons "${SERVICE_PACKAGES[@]}" ||
+		die "installing ${SERVICE_PACKAGES[*]} failed"
 	local runtime
 	runtime=$(podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}') ||
 		die "podman info failed with $CONTAINERS_CONF"
@@ -101,6 +109,20 @@ build_wordpress() {
 	say "wordpress: built $tag ($(elapsed))"
 }
 
+# ------------------------------------------------------- the releases v1 and v2
+build_releases() {
+	local context=$REPO_DIR/containers/release release tag
+	for release in v1 v2; do
+		tag=localhost/wp-sentinel-release:$release-$( { echo "$WORDPRESS $release"; cat "$context/Containerfile"; } | key)
+		printf -v "RELEASE_${release^^}" '%s' "$tag"
+		if exists "$tag"; then say "release $release: cached $tag"; continue; fi
+		podman build --quiet --build-arg "WORDPRESS=$WORDPRESS" --build-arg "RELEASE=$release" \
+			-f "$context/Containerfile" -t "$tag" "$context" >"$WORK/release-build.log" 2>&1 ||
+			die "podman build of release $release failed: $WORK/release-build.log"
+		say "release $release: built $tag ($(elapsed))"
+	done
+}
+
 # ---------------------------------------------------------------- the sidecar image
 build_sidecar() {
 	say "sidecar: cargo build --release --locked --target $RUST_TARGET, static ($(elapsed))"
@@ -151,6 +173,7 @@ build() {
 	flock -w 1800 9 || die "another images.sh held $WORK/images.lock for 30 minutes"
 	build_base
 	build_wordpress
+	build_releases
 	build_sidecar
 	{
 		echo "# written by scripts/images.sh"
@@ -158,6 +181,8 @@ build() {
 		echo "BASE_IMAGE=$BASE"
 		echo "WORDPRESS_IMAGE=$WORDPRESS"
 		echo "SIDECAR_IMAGE=$SIDECAR"
+		echo "WORDPRESS_V1_IMAGE=$RELEASE_V1"
+		echo "WORDPRESS_V2_IMAGE=$RELEASE_V2"
 	} >"$ENV_FILE.tmp"
 	mv "$ENV_FILE.tmp" "$ENV_FILE"
 	prune
@@ -166,7 +191,7 @@ build() {
 
 # Older tags of this script's images (their inputs changed): removed by id.
 prune() {
-	local current=" $BASE $WORDPRESS $SIDECAR $SIDECAR_BINARY "
+	local current=" $BASE $WORDPRESS $SIDECAR $SIDECAR_BINARY $RELEASE_V1 $RELEASE_V2 "
 	local name id
 	while read -r name id; do
 		[[ $current == *" $name "* ]] && continue

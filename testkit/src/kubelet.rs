@@ -38,6 +38,7 @@ pub mod manifest;
 pub mod timeline;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -171,6 +172,8 @@ struct Shared {
     units: Vec<Arc<Unit>>,
     sidecars: usize,
     termination_grace: Duration,
+    /// Set by [`Kubelet::delete`]: nothing is started or restarted any more.
+    terminating: AtomicBool,
 }
 
 /// A running emulator.
@@ -235,6 +238,7 @@ impl Kubelet {
             timeline,
             units,
             sidecars: pod.sidecars.len(),
+            terminating: AtomicBool::new(false),
         });
         shared.timeline.mark(format!(
             "kubelet emulator started: sidecars {:?}, containers {:?}, time scale {}",
@@ -329,6 +333,36 @@ impl Kubelet {
         ))
     }
 
+    /// Deletes the pod as the kubelet does (`killPodWithSyncResult`): from now on
+    /// nothing is started or restarted; the main containers are killed together (each
+    /// preStop, the stop signal, SIGKILL at the end of the pod's grace period, never
+    /// a probe's), then the sidecars one by one in reverse start order, each with
+    /// what is left of the grace period (at least 2 s). Probes keep running until
+    /// [`Kubelet::stop`], as the kubelet's do during termination. What takes the
+    /// pod out of a Service is not here: the endpoints controller sees the deletion
+    /// at the same moment as the kubelet (tests/pod/rollout/fleet.rs).
+    #[allow(dead_code)] // Used by tests/pod (rollout), not by tests/e2e.
+    pub async fn delete(&self, reason: &str) {
+        let shared = self.shared.clone();
+        shared.terminating.store(true, Ordering::SeqCst);
+        let grace = shared.termination_grace;
+        shared
+            .timeline
+            .mark(format!("pod deleted ({reason}): grace period {grace:.2?}"));
+        let began = Instant::now();
+        let mut mains = tokio::task::JoinSet::new();
+        for unit in shared.units[shared.sidecars..].iter().cloned() {
+            mains.spawn(terminate(shared.clone(), unit, grace));
+        }
+        while mains.join_next().await.is_some() {}
+        for unit in shared.units[..shared.sidecars].iter().rev().cloned() {
+            let left = grace
+                .saturating_sub(began.elapsed())
+                .max(shared.options.scaled(2.0));
+            terminate(shared.clone(), unit, left).await;
+        }
+    }
+
     /// Stops the workers (a probe under way finishes first); the containers are left
     /// as they are.
     pub async fn stop(mut self) -> Arc<Timeline> {
@@ -347,6 +381,73 @@ impl Drop for Kubelet {
             task.abort();
         }
     }
+}
+
+/// One container's part of a pod deletion: preStop, the stop signal, SIGKILL when
+/// `grace` (counted from the preStop) is over. Not started, or gone: nothing to do.
+#[allow(dead_code)] // Kubelet::delete's.
+async fn terminate(shared: Arc<Shared>, unit: Arc<Unit>, grace: Duration) {
+    let status = unit.status.borrow().clone();
+    let alive = |id: u32| {
+        let runtime = unit.runtime.clone();
+        async move {
+            tokio::task::spawn_blocking(move || runtime.running(id))
+                .await
+                .unwrap_or(false)
+        }
+    };
+    if !status.created || !status.running || !alive(status.id).await {
+        return;
+    }
+    let timeline = &shared.timeline;
+    let cid = unit.cid(status.id);
+    timeline.push(EventKind::Killing {
+        container: cid.clone(),
+        reason: "pod deleted".into(),
+    });
+    let began = Instant::now();
+    let pre_stop = shared
+        .options
+        .scaled(f64::from(unit.spec.pre_stop_sleep_seconds));
+    if !pre_stop.is_zero() {
+        timeline.mark(format!(
+            "preStop of {cid}: sleep {pre_stop:.2?} (still running)"
+        ));
+        tokio::time::sleep(pre_stop.min(grace)).await;
+    }
+    let signal = |signal: Signal| {
+        let runtime = unit.runtime.clone();
+        let id = status.id;
+        let cid = cid.clone();
+        timeline.push(EventKind::Signal {
+            container: cid.clone(),
+            signal: signal.as_str(),
+        });
+        async move {
+            let sent = tokio::task::spawn_blocking(move || runtime.signal(id, signal))
+                .await
+                .unwrap_or_else(|e| Err(format!("runtime call panicked: {e}")));
+            if let Err(error) = sent {
+                timeline.mark(format!("{} to {cid}: {error}", signal.as_str()));
+            }
+        }
+    };
+    signal(Signal::Stop).await;
+    let deadline = began + grace.max(pre_stop + shared.options.scaled(2.0));
+    while Instant::now() < deadline && alive(status.id).await {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if alive(status.id).await {
+        signal(Signal::Kill).await;
+        let limit = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < limit && alive(status.id).await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    unit.status.send_modify(|s| s.running = false);
+    timeline.push(EventKind::Died {
+        container: unit.cid(status.id),
+    });
 }
 
 /// Records every change of the pod's readiness (sampled every 10 ms).
@@ -626,6 +727,9 @@ impl Lifecycle {
                 _ = relist.tick() => None,
                 _ = stop.changed() => return,
             };
+            if self.shared.terminating.load(Ordering::SeqCst) {
+                continue; // Kubelet::delete kills; nothing restarts.
+            }
             let status = self.unit.status.borrow().clone();
             let id = status.id;
             let reference = match kill {
@@ -772,6 +876,9 @@ impl Lifecycle {
     async fn start(&mut self, id: u32, stop: &mut watch::Receiver<bool>) -> bool {
         let timeline = self.shared.timeline.clone();
         loop {
+            if self.shared.terminating.load(Ordering::SeqCst) {
+                return false;
+            }
             let runtime = self.unit.runtime.clone();
             match tokio::task::spawn_blocking(move || runtime.start(id))
                 .await

@@ -16,6 +16,8 @@
 //! - one file per scenario: `article` (the docroot in the container's layer),
 //!   `shared_volume` (restore as uid 33 with a read-only root), `outage`,
 //!   `sidecar_faults` (SIGTERM, SIGKILL, the state file), `wedge` (`podman pause`).
+//! - `rollout`: several pods behind a Service (HAProxy), a Deployment controller and
+//!   visitors: the rolling update, the rollback, scaling out and in (issue 14).
 
 pub use testkit::kubelet;
 pub use testkit::pod::{podman, runtime, stage};
@@ -23,6 +25,7 @@ pub use testkit::wpenv as support;
 
 mod article;
 mod outage;
+mod rollout;
 mod shared_volume;
 mod sidecar_faults;
 mod wedge;

@@ -308,7 +308,8 @@ impl Timeline {
     }
 }
 
-fn describe(kind: &EventKind) -> String {
+/// One event in words, as `render` prints it.
+pub fn describe(kind: &EventKind) -> String {
     match kind {
         EventKind::Marker(text) => format!("** {text}"),
         EventKind::Probe {

@@ -26,6 +26,29 @@ pub fn podman(args: &[&str]) -> Result<String, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run podman (scripts/images.sh installs it): {e}"))?;
+    // Read while it runs: an output larger than the pipe's buffer (a `podman logs`
+    // of an Apache that logged a few thousand requests) would block podman forever.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
     let start = Instant::now();
     while child.try_wait().map_err(|e| e.to_string())?.is_none() {
         if start.elapsed() > Duration::from_secs(120) {
@@ -35,7 +58,11 @@ pub fn podman(args: &[&str]) -> Result<String, String> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let output = std::process::Output {
+        status: child.wait().map_err(|e| e.to_string())?,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
     } else {
