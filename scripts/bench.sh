@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh: what a probe costs with wp-sentinel and with the alternatives, measured
-# side by side in one run on this machine (issue 6). One command: installs what it
+# side by side in one run on this machine. One command: installs what it
 # needs (Debian: wrk, hyperfine, curl, mariadb-client, python3; crates.io: oha),
 # builds the release binary and the bench examples, brings up a real WordPress and a
 # MariaDB of its own (scripts/wpenv.sh), runs scripts/bench/run.py, writes the tables
@@ -20,7 +20,7 @@
 #   BENCH_E2E          1: also run tests/e2e/article.rs when it exists [1]
 #   BENCH_PHASES       phases of run.py, comma-separated
 #                      [probe,quiet,startup,capacity,detection,bill]; "bill" alone
-#                      (the pod's bill of issue 11, ~14 minutes) writes only its
+#                      (the pod's bill, ~14 minutes) writes only its
 #                      block of BENCHMARKS.md and docs/bench/pod-bill.svg
 #
 # WordPress runs under Apache 2.4 prefork + mod_php (scripts/wpenv.sh's default), as

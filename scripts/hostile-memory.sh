@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak RSS of `wp-sentinel wpconfig FILE` (the reader and the drift comparison,
 # nothing else) on hostile 1 MiB wp-config.php files, against the official
-# image's file read by the same binary in the same run (issue 12, item 5).
+# image's file read by the same binary in the same run (RELIABILITY.md, "Memory on hostile files").
 #
 #   scripts/hostile-memory.sh BINARY [BINARY ...]
 #

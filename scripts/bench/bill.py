@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bill.py: the pod's bill (issue 11) from scripts/bench/run.py's raw figures.
+"""bill.py: the pod's bill from scripts/bench/run.py's raw figures.
 
 Reads the "bill" and "detection_at_defaults" parts of results.json and writes a
 markdown block into BENCHMARKS.md (between <!-- bill:begin --> and <!-- bill:end -->)

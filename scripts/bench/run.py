@@ -17,7 +17,7 @@ scripts/wpenv.sh brought up (its env file is the only input):
   4. start-up to the first answered probe;
   5. detection: wp-config.php edit -> /livez failing, database down -> /readyz
      failing, database back -> /readyz passing;
-  6. the pod's bill (phase "bill", issue 11): CPU per 10 s period of the whole
+  6. the pod's bill (phase "bill"): CPU per 10 s period of the whole
      pod's health checking, each setup in a window of its own on the same Apache
      and MariaDB: the article's `GET /` every 10 s, Bitnami's `/wp-login.php`
      every 10 s, the exec probe every 10 s, and wp-sentinel at its defaults (light
@@ -733,7 +733,7 @@ class Bench:
         live.stop()
         self.results["detection"] = {"wpconfig_edits": edits, "db_outages": outages}
 
-    # -- 6. the pod's bill (issue 11)
+    # -- 6. the pod's bill
 
     def log_len(self):
         try:

@@ -1,4 +1,4 @@
-//! The hostile-memory regression (issue 12, item 5) on the real binary: `serve`
+//! The hostile-memory regression on the real binary: `serve`
 //! watching a `wp-config.php` that is swapped for 1 MiB hostile files (unclosed
 //! parentheses, balanced nesting, 60,000 defines) and back, with the image's
 //! `GLIBC_TUNABLES` (read from the Dockerfile). Its peak RSS (`VmHWM`) must stay

@@ -1,4 +1,4 @@
-//! A read stuck on a hung volume cannot hold the process (issue 12, items 4 and 7),
+//! A read stuck on a hung volume cannot hold the process,
 //! on the real binary: `serve` watches a `wp-config.php` on a FUSE volume
 //! (`hung_volume.py`) that stops answering, as a network share does when its
 //! server goes away. The check's read blocks in the kernel; the probes keep being
