@@ -64,14 +64,22 @@ pub fn evaluate(probe: Probe, states: &States, context: Context) -> Vec<Line> {
     match probe {
         Probe::Startup => {
             let mut line = startup_line(wordpress, light);
-            // The kubelet starts liveness the moment startup passes, so startup
-            // must not pass while a WordPress line of liveness fails: at start the
-            // deep check's refusal from before Apache listened stays on the board
-            // until its next run, which the light check's first answer triggers.
-            let live = live_wordpress_lines(wordpress, light, mysql, context);
-            if let Some(failing) = live.iter().find(|live| !live.ok).filter(|_| line.ok) {
+            // The kubelet starts liveness the moment startup passes. A liveness line
+            // that fails on a result older than the other WordPress check's latest
+            // answer is stale (at start: the deep check refused before Apache
+            // listened, then the light check got its first 200): startup waits for
+            // that check's next run, which the answer triggers. A failure seen after
+            // WordPress answered is liveness's to judge, as before.
+            let stale = live_wordpress_lines(wordpress, light, mysql, context)
+                .into_iter()
+                .find(|live| !live.ok && stale_against_the_other_check(live.subject, states));
+            if let Some(stale) = stale.filter(|_| line.ok) {
                 line.ok = false;
-                line.reason = format!("liveness would fail: {}", failing.reason);
+                line.reason = format!(
+                    "re-checking {} before liveness starts: its result predates WordPress's latest answer ({})",
+                    stale.subject.as_str(),
+                    stale.reason
+                );
             }
             lines.push(line);
         }
@@ -149,6 +157,24 @@ fn plain_line(name: CheckName, state: &CheckState) -> Line {
         } else {
             state.effective_message.clone()
         },
+    }
+}
+
+/// Whether `subject`'s latest result finished before the other WordPress check's
+/// latest HTTP answer: WordPress has answered since, so that result is stale.
+fn stale_against_the_other_check(subject: Subject, states: &States) -> bool {
+    let (this, other) = match subject {
+        Subject::Check(CheckName::WordPress) => (CheckName::WordPress, CheckName::WordPressLight),
+        Subject::Check(CheckName::WordPressLight) => {
+            (CheckName::WordPressLight, CheckName::WordPress)
+        }
+        _ => return false,
+    };
+    match (&states[this].last, &states[other].last) {
+        (Some(this), Some(other)) => {
+            other.class.is_http_answer() && this.finished() < other.finished()
+        }
+        _ => false,
     }
 }
 

@@ -518,7 +518,7 @@ fn without_a_database_check_no_verdict_names_the_database_down() {
 }
 
 #[test]
-fn startup_never_passes_while_liveness_would_fail_on_a_stale_refusal() {
+fn startup_waits_while_liveness_would_fail_on_a_stale_refusal() {
     // The sidecar starts before Apache: the deep check's first run is refused, then
     // the light check's first answer comes. Liveness, which the kubelet starts the
     // moment startup passes, would still fail on the deep check's refusal.
@@ -527,7 +527,9 @@ fn startup_never_passes_while_liveness_would_fail_on_a_stale_refusal() {
     let startup = evaluate(Probe::Startup, &states(&stale), WITH_LIGHT);
     assert!(!all_ok(&startup));
     assert!(
-        startup[0].reason.contains("liveness would fail"),
+        startup[0]
+            .reason
+            .contains("re-checking wordpress before liveness starts"),
         "{startup:?}"
     );
     // The same the other way round: the deep check answered, the light one's refusal
@@ -542,4 +544,25 @@ fn startup_never_passes_while_liveness_would_fail_on_a_stale_refusal() {
     ];
     assert!(passes(Probe::Startup, &states(&cleared), WITH_LIGHT));
     assert!(passes(Probe::Live, &states(&cleared), WITH_LIGHT));
+}
+
+#[test]
+fn a_wordpress_broken_at_boot_passes_startup_and_liveness_judges_it() {
+    // The deep check ran after the light check's answer and still fails: not stale.
+    // Liveness must get it within its threshold, not after the startup budget.
+    let broken = [
+        (M, 0, Class::Ok),
+        (L, 5, Class::Ok),
+        (W, 10, Class::DatabaseError),
+        (M, 20, Class::Ok),
+    ];
+    assert!(!passes(Probe::Live, &states(&broken), WITH_LIGHT));
+    assert!(passes(Probe::Startup, &states(&broken), WITH_LIGHT));
+    // PHP source served by the light check after the deep check's 200.
+    let source = [(W, 0, Class::Ok), (L, 10, Class::PhpNotExecuting)];
+    assert!(!passes(Probe::Live, &states(&source), WITH_LIGHT));
+    assert!(
+        !passes(Probe::Startup, &states(&source), WITH_LIGHT),
+        "PHP source is no answer from PHP: the latest word"
+    );
 }
