@@ -391,6 +391,15 @@ fn wordpress_url_must_be_on_loopback() {
     ] {
         check_error(&format!("wordpress_url = \"{bad}\""), "wordpress_url");
     }
+    // Credentials are refused, and the password is not echoed in the error.
+    check_error(
+        "wordpress_url = \"http://admin:hunter2@127.0.0.1/\"",
+        "credentials in the URL",
+    );
+    let errors = load("wordpress_url = \"http://admin:hunter2@127.0.0.1/\"")
+        .err()
+        .unwrap_or_default();
+    assert!(errors.iter().all(|e| !e.contains("hunter2")), "{errors:?}");
     for good in [
         "http://127.0.0.1:8080/",
         "http://127.1.2.3/",

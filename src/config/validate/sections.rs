@@ -160,6 +160,14 @@ impl Validator {
             .unwrap_or_else(|| DEFAULT_WORDPRESS_URL.to_string());
         let path = self.string("wordpress.path");
         let url = match url_text.parse::<hyper::Uri>() {
+            // Credentials in the URL: never sent by the checks, and never echoed here.
+            Ok(url) if url.authority().is_some_and(|a| a.as_str().contains('@')) => {
+                self.errors.push(format!(
+                    "{}: credentials in the URL (user@ or user:password@) are not supported: the checks send none",
+                    key_label("wordpress_url")
+                ));
+                None
+            }
             Ok(url) if url.scheme_str() == Some("http") && url.host().is_some_and(is_loopback) => {
                 let own_path = url
                     .path_and_query()
