@@ -108,9 +108,18 @@ pub fn create_pod(
     cgroup_parent: Option<&str>,
 ) -> Result<Owned, String> {
     let _ = podman(&["pod", "rm", "--force", "--time", "0", name]);
-    let wordpress = format!("127.0.0.1:{}:{WORDPRESS_PORT}", wordpress.port());
-    let sidecar = format!("127.0.0.1:{}:{SIDECAR_PORT}", sidecar.port());
-    let mut args = vec![
+    let args = pod_args(name, wordpress, sidecar, cgroup_parent);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Ok(Owned::new(Kind::Pod, podman(&args)?))
+}
+
+fn pod_args(
+    name: &str,
+    wordpress: SocketAddr,
+    sidecar: SocketAddr,
+    cgroup_parent: Option<&str>,
+) -> Vec<String> {
+    let mut args: Vec<String> = [
         "pod",
         "create",
         "--name",
@@ -119,17 +128,19 @@ pub fn create_pod(
         "--share",
         "net,ipc,uts",
         "--publish",
-        &wordpress,
+        &format!("127.0.0.1:{}:{WORDPRESS_PORT}", wordpress.port()),
         "--publish",
-        &sidecar,
+        &format!("127.0.0.1:{}:{SIDECAR_PORT}", sidecar.port()),
         // The manifests' pod sysctl: Apache binds 80 as uid 33, no capability.
         "--sysctl",
         "net.ipv4.ip_unprivileged_port_start=0",
-    ];
+    ]
+    .map(String::from)
+    .to_vec();
     if let Some(parent) = cgroup_parent {
-        args.extend(["--cgroup-parent", parent]);
+        args.extend(["--cgroup-parent".to_string(), parent.to_string()]);
     }
-    Ok(Owned::new(Kind::Pod, podman(&args)?))
+    args
 }
 
 /// An emptyDir of pod `pod_name` (`<pod_name>-<what>`); fsGroup 33 makes it group 33
@@ -552,5 +563,163 @@ impl Scene for Stage {
              --- WordPress output (last lines) ---\n{}",
             self.wordpress.log_tail(15)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn settings() -> PodSettings {
+        let socket = DbSocket {
+            dir: PathBuf::from("/tmp/own"),
+            name: "own.sock".into(),
+        };
+        let vars = vec![
+            ("WORDPRESS_DB_NAME".to_string(), "e2e_x".to_string()),
+            (
+                "WORDPRESS_CONFIG_EXTRA".to_string(),
+                "define('X', 1);".to_string(),
+            ),
+        ];
+        PodSettings::from_parts(vars, &socket, at(8081), 0.5)
+    }
+
+    /// The flags before the `--env`s, and the `--env`s as a map.
+    fn split(flags: &[String]) -> (Vec<&str>, BTreeMap<&str, &str>) {
+        let first_env = flags
+            .iter()
+            .position(|f| f == "--env")
+            .unwrap_or(flags.len());
+        let env = flags[first_env..]
+            .chunks(2)
+            .map(|pair| {
+                assert_eq!(pair[0], "--env", "{flags:?}");
+                pair[1].split_once('=').expect("KEY=VALUE")
+            })
+            .collect();
+        (flags[..first_env].iter().map(String::as_str).collect(), env)
+    }
+
+    #[test]
+    fn the_pod_is_created_as_the_manifests_shape_it() {
+        let args = pod_args("wps-a", at(8081), at(9091), Some("/kubepods"));
+        assert_eq!(
+            args,
+            [
+                "pod",
+                "create",
+                "--name",
+                "wps-a",
+                "--share",
+                "net,ipc,uts",
+                "--publish",
+                "127.0.0.1:8081:80",
+                "--publish",
+                "127.0.0.1:9091:9090",
+                "--sysctl",
+                "net.ipv4.ip_unprivileged_port_start=0",
+                "--cgroup-parent",
+                "/kubepods",
+            ]
+        );
+        assert!(!pod_args("wps-a", at(8081), at(9091), None).contains(&"--cgroup-parent".into()));
+    }
+
+    #[test]
+    fn wordpress_gets_the_securitycontext_mounts_and_shared_environment() {
+        let settings = settings();
+        let spec = settings.wordpress("wp-image", Some("docroot-id"));
+        let golden = repo().join(GOLDEN);
+        let (flags, env) = split(&spec.flags);
+        assert_eq!(
+            flags,
+            [
+                "--user",
+                "33:33",
+                "--cap-drop",
+                "ALL",
+                "--security-opt",
+                "no-new-privileges",
+                "--volume",
+                "/tmp/own:/run/mysqld:ro",
+                "--volume",
+                &format!(
+                    "{}:/usr/src/wordpress/wp-config-docker.php:ro",
+                    golden.display()
+                ),
+                "--volume",
+                "docroot-id:/var/www/html",
+            ]
+        );
+        assert_eq!(env["WORDPRESS_DB_HOST"], "localhost:/run/mysqld/own.sock");
+        assert_eq!(env["WORDPRESS_DB_NAME"], "e2e_x");
+        assert_eq!(env["WORDPRESS_NONCE_SALT"], "pod-test-NONCE_SALT");
+        assert!(
+            env["WORDPRESS_CONFIG_EXTRA"].starts_with("define('X', 1); define('WP_HTTP_BLOCK"),
+            "{env:?}"
+        );
+        assert!(!env.contains_key("WP_SENTINEL_LOG__FORMAT"));
+        assert_eq!(
+            (
+                spec.name.as_str(),
+                spec.image.as_str(),
+                spec.stop_signal.as_str()
+            ),
+            (WORDPRESS, "wp-image", "WINCH")
+        );
+        assert!(spec.command.is_empty());
+        let layer = settings.wordpress("wp-image", None);
+        assert!(!layer.flags.contains(&"docroot-id:/var/www/html".into()));
+    }
+
+    #[test]
+    fn the_sidecar_gets_a_read_only_root_its_state_and_scaled_intervals() {
+        let mut settings = settings();
+        settings
+            .sidecar_vars
+            .insert("WP_SENTINEL_LOG__FORMAT".into(), "json".into());
+        let spec = settings.sidecar("sidecar-image", "state-id", None);
+        let golden = repo().join(GOLDEN);
+        let (flags, env) = split(&spec.flags);
+        assert_eq!(
+            flags,
+            [
+                "--user",
+                "33:33",
+                "--cap-drop",
+                "ALL",
+                "--security-opt",
+                "no-new-privileges",
+                "--read-only",
+                "--read-only-tmpfs=false",
+                "--volume",
+                "/tmp/own:/run/mysqld:ro",
+                "--volume",
+                &format!(
+                    "{}:/etc/wp-sentinel/golden/wp-config.php:ro",
+                    golden.display()
+                ),
+                "--volume",
+                "state-id:/var/lib/wp-sentinel",
+            ]
+        );
+        assert_eq!(env["WORDPRESS_DB_HOST"], "localhost:/run/mysqld/own.sock");
+        assert_eq!(env["WP_SENTINEL_LOG__FORMAT"], "json");
+        assert_eq!(env["WP_SENTINEL_WORDPRESS__INTERVAL"], "2500ms");
+        assert_eq!(env["WP_SENTINEL_MYSQL__JITTER"], "250ms");
+        assert_eq!(env["WP_SENTINEL_WORDPRESS__HOST_HEADER"], "127.0.0.1:8081");
+        assert_eq!(
+            (
+                spec.name.as_str(),
+                spec.command.as_slice(),
+                spec.stop_signal.as_str()
+            ),
+            (SIDECAR, ["serve".to_string()].as_slice(), "TERM")
+        );
     }
 }
