@@ -92,12 +92,6 @@ fn vars_of(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn env_flags(vars: &BTreeMap<String, String>) -> Vec<String> {
-    vars.iter()
-        .flat_map(|(k, v)| ["--env".to_string(), format!("{k}={v}")])
-        .collect()
-}
-
 /// `podman pod create` of a pod as the manifests shape it, after removing whatever an
 /// earlier run left under its name: both ports published on 127.0.0.1, and with
 /// `cgroup_parent` its `--cgroup-parent` (a Deployment's `kubepods`).
@@ -289,21 +283,18 @@ impl PodSettings {
     /// escalation; the socket, the golden file as the image's config template, the
     /// docroot volume (by id) when there is one.
     pub fn wordpress(&self, image: &str, docroot: Option<&str>) -> RunSpec {
-        let mut flags = security();
-        flags.extend([
-            "--volume".into(),
-            self.socket_mount.clone(),
-            "--volume".into(),
-            format!(
-                "{}:/usr/src/wordpress/wp-config-docker.php:ro",
-                self.golden.display()
-            ),
-        ]);
-        flags.extend(docroot_mount(docroot));
-        flags.extend(env_flags(&self.wordpress_vars));
+        let volumes: Vec<(&str, &str)> = docroot
+            .map(|id| (id, "/var/www/html"))
+            .into_iter()
+            .collect();
         RunSpec {
             name: WORDPRESS.into(),
-            flags,
+            flags: self.flags(
+                &[],
+                "/usr/src/wordpress/wp-config-docker.php",
+                &volumes,
+                &self.wordpress_vars,
+            ),
             image: image.into(),
             command: Vec::new(),
             stop_signal: "WINCH".into(),
@@ -313,51 +304,62 @@ impl PodSettings {
     /// The sidecar: WordPress's securityContext and a read-only root; the socket, the
     /// golden file, its state volume and the docroot volume (by id).
     pub fn sidecar(&self, image: &str, state: &str, docroot: Option<&str>) -> RunSpec {
-        let mut flags = security();
+        let mut volumes = vec![(state, "/var/lib/wp-sentinel")];
+        volumes.extend(docroot.map(|id| (id, "/var/www/html")));
         // readOnlyRootFilesystem: no writable /tmp or /run either (podman would add
         // tmpfs mounts there by default; Kubernetes does not).
-        flags.extend(["--read-only".into(), "--read-only-tmpfs=false".into()]);
-        flags.extend([
-            "--volume".into(),
-            self.socket_mount.clone(),
-            "--volume".into(),
-            format!(
-                "{}:/etc/wp-sentinel/golden/wp-config.php:ro",
-                self.golden.display()
-            ),
-            "--volume".into(),
-            format!("{state}:/var/lib/wp-sentinel"),
-        ]);
-        flags.extend(docroot_mount(docroot));
-        flags.extend(env_flags(&self.sidecar_vars));
+        let root = ["--read-only", "--read-only-tmpfs=false"];
         RunSpec {
             name: SIDECAR.into(),
-            flags,
+            flags: self.flags(
+                &root,
+                "/etc/wp-sentinel/golden/wp-config.php",
+                &volumes,
+                &self.sidecar_vars,
+            ),
             image: image.into(),
             command: vec!["serve".into()],
             stop_signal: "TERM".into(),
         }
     }
-}
 
-/// The manifests' securityContext of both containers.
-fn security() -> Vec<String> {
-    [
-        "--user",
-        "33:33",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-fn docroot_mount(docroot: Option<&str>) -> Vec<String> {
-    docroot
-        .map(|id| vec!["--volume".into(), format!("{id}:/var/www/html")])
-        .unwrap_or_default()
+    /// The manifests' securityContext (uid/gid 33, every capability dropped, no
+    /// privilege escalation), `root`, the socket directory, the golden file at
+    /// `golden_at`, the podman `volumes` (id, path), then `vars`, in that order.
+    fn flags(
+        &self,
+        root: &[&str],
+        golden_at: &str,
+        volumes: &[(&str, &str)],
+        vars: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let mut flags: Vec<String> = [
+            "--user",
+            "33:33",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+        ]
+        .iter()
+        .chain(root)
+        .map(|flag| flag.to_string())
+        .collect();
+        flags.extend([
+            "--volume".into(),
+            self.socket_mount.clone(),
+            "--volume".into(),
+            format!("{}:{golden_at}:ro", self.golden.display()),
+        ]);
+        for (id, path) in volumes {
+            flags.extend(["--volume".into(), format!("{id}:{path}")]);
+        }
+        flags.extend(
+            vars.iter()
+                .flat_map(|(k, v)| ["--env".to_string(), format!("{k}={v}")]),
+        );
+        flags
+    }
 }
 
 impl Stage {
@@ -570,6 +572,11 @@ impl Scene for Stage {
 mod tests {
     use super::*;
 
+    /// The manifests' securityContext, both containers.
+    const SECURITY: &str = "--user 33:33 --cap-drop ALL --security-opt no-new-privileges";
+
+    const SOCKET: [&str; 2] = ["--volume", "/tmp/own:/run/mysqld:ro"];
+
     fn at(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
@@ -605,6 +612,16 @@ mod tests {
         (flags[..first_env].iter().map(String::as_str).collect(), env)
     }
 
+    /// Checks that `spec`'s flags are the securityContext, `middle`, then one `--env`
+    /// per variable, among them the socket's DB_HOST; returns the variables.
+    fn checked<'a>(spec: &'a RunSpec, middle: &[&str]) -> BTreeMap<&'a str, &'a str> {
+        let (flags, env) = split(&spec.flags);
+        let security: Vec<&str> = SECURITY.split(' ').collect();
+        assert_eq!(flags, [&security[..], middle].concat());
+        assert_eq!(env["WORDPRESS_DB_HOST"], "localhost:/run/mysqld/own.sock");
+        env
+    }
+
     #[test]
     fn the_pod_is_created_as_the_manifests_shape_it() {
         let args = pod_args("wps-a", at(8081), at(9091), Some("/kubepods"));
@@ -635,28 +652,17 @@ mod tests {
         let settings = settings();
         let spec = settings.wordpress("wp-image", Some("docroot-id"));
         let golden = repo().join(GOLDEN);
-        let (flags, env) = split(&spec.flags);
-        assert_eq!(
-            flags,
-            [
-                "--user",
-                "33:33",
-                "--cap-drop",
-                "ALL",
-                "--security-opt",
-                "no-new-privileges",
-                "--volume",
-                "/tmp/own:/run/mysqld:ro",
-                "--volume",
-                &format!(
-                    "{}:/usr/src/wordpress/wp-config-docker.php:ro",
-                    golden.display()
-                ),
-                "--volume",
-                "docroot-id:/var/www/html",
-            ]
+        let template = format!(
+            "{}:/usr/src/wordpress/wp-config-docker.php:ro",
+            golden.display()
         );
-        assert_eq!(env["WORDPRESS_DB_HOST"], "localhost:/run/mysqld/own.sock");
+        let mounts = [
+            "--volume",
+            &template,
+            "--volume",
+            "docroot-id:/var/www/html",
+        ];
+        let env = checked(&spec, &[&SOCKET[..], &mounts].concat());
         assert_eq!(env["WORDPRESS_DB_NAME"], "e2e_x");
         assert_eq!(env["WORDPRESS_NONCE_SALT"], "pod-test-NONCE_SALT");
         assert!(
@@ -685,30 +691,18 @@ mod tests {
             .insert("WP_SENTINEL_LOG__FORMAT".into(), "json".into());
         let spec = settings.sidecar("sidecar-image", "state-id", None);
         let golden = repo().join(GOLDEN);
-        let (flags, env) = split(&spec.flags);
-        assert_eq!(
-            flags,
-            [
-                "--user",
-                "33:33",
-                "--cap-drop",
-                "ALL",
-                "--security-opt",
-                "no-new-privileges",
-                "--read-only",
-                "--read-only-tmpfs=false",
-                "--volume",
-                "/tmp/own:/run/mysqld:ro",
-                "--volume",
-                &format!(
-                    "{}:/etc/wp-sentinel/golden/wp-config.php:ro",
-                    golden.display()
-                ),
-                "--volume",
-                "state-id:/var/lib/wp-sentinel",
-            ]
+        let golden = format!(
+            "{}:/etc/wp-sentinel/golden/wp-config.php:ro",
+            golden.display()
         );
-        assert_eq!(env["WORDPRESS_DB_HOST"], "localhost:/run/mysqld/own.sock");
+        let root = ["--read-only", "--read-only-tmpfs=false"];
+        let mounts = [
+            "--volume",
+            &golden,
+            "--volume",
+            "state-id:/var/lib/wp-sentinel",
+        ];
+        let env = checked(&spec, &[&root[..], &SOCKET, &mounts].concat());
         assert_eq!(env["WP_SENTINEL_LOG__FORMAT"], "json");
         assert_eq!(env["WP_SENTINEL_WORDPRESS__INTERVAL"], "2500ms");
         assert_eq!(env["WP_SENTINEL_MYSQL__JITTER"], "250ms");
