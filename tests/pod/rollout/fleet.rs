@@ -467,7 +467,7 @@ impl Fleet {
     }
 
     /// The podman pod, its volumes, its two containers (not started: the emulator
-    /// starts them), as `stage.rs` makes one.
+    /// starts them), from the pieces `stage.rs` makes its pod of, in the same order.
     #[allow(clippy::type_complexity)]
     fn build(
         &self,
