@@ -109,24 +109,37 @@ pub fn images() -> &'static Images {
             "scripts/images.sh build failed ({status}): the pod tests need root, Debian's \
              mirror for apt-get and debootstrap, and the Rust toolchain"
         );
-        let text = std::fs::read_to_string(repo().join("target/pod/images.env"))
-            .expect("target/pod/images.env after scripts/images.sh build");
-        let vars: BTreeMap<&str, &str> = text
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .filter_map(|line| line.split_once('='))
-            .collect();
-        let get = |key: &str| {
-            vars.get(key)
-                .unwrap_or_else(|| panic!("{key} missing from target/pod/images.env"))
-                .to_string()
-        };
+        let vars = images_env();
         println!("images ready in {:.1?}", started.elapsed());
         Images {
-            wordpress: get("WORDPRESS_IMAGE"),
-            sidecar: get("SIDECAR_IMAGE"),
+            wordpress: image_var(&vars, "WORDPRESS_IMAGE"),
+            sidecar: image_var(&vars, "SIDECAR_IMAGE"),
         }
     })
+}
+
+/// One of the names `scripts/images.sh build` wrote (`WORDPRESS_V1_IMAGE` …), once
+/// [`images`] has built them.
+pub fn image_named(key: &str) -> String {
+    images();
+    image_var(&images_env(), key)
+}
+
+/// `target/pod/images.env`, which `scripts/images.sh build` writes.
+fn images_env() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(repo().join("target/pod/images.env"))
+        .expect("target/pod/images.env after scripts/images.sh build");
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn image_var(vars: &BTreeMap<String, String>, key: &str) -> String {
+    vars.get(key)
+        .unwrap_or_else(|| panic!("{key} missing from target/pod/images.env"))
+        .clone()
 }
 
 /// A kind of object podman makes.

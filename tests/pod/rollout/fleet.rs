@@ -39,11 +39,13 @@ use tokio::task::JoinHandle;
 use crate::kubelet::manifest::PodSpec;
 use crate::kubelet::timeline::describe;
 use crate::kubelet::{ContainerRuntime, EventKind, Kubelet, Options, Timeline};
-use crate::podman::{podman, Kind, Owned};
+use crate::podman::Owned;
 use crate::rollout::haproxy::Haproxy;
-use crate::runtime::{PodmanContainer, RunSpec};
-use crate::stage::{GOLDEN, SIDECAR, SIDECAR_PORT, WORDPRESS, WORDPRESS_PORT};
-use crate::support::{free_port, http_get, repo, Layout, WpEnv};
+use crate::runtime::PodmanContainer;
+use crate::stage::{
+    create_pod, empty_dir, PodSettings, SIDECAR, SIDECAR_PORT, WORDPRESS, WORDPRESS_PORT,
+};
+use crate::support::{free_port, http_get, Layout, WpEnv};
 
 /// Server slots in the Service: one per pod ever created (slots are not reused, so a
 /// late removal can never hit a newer pod).
@@ -284,14 +286,6 @@ impl Pod {
     }
 }
 
-/// The per-pod settings every pod of the Deployment shares.
-struct PodRecipe {
-    wordpress_vars: BTreeMap<String, String>,
-    sidecar_vars: BTreeMap<String, String>,
-    socket_mount: String,
-    golden: PathBuf,
-}
-
 pub struct Fleet {
     pub env: Arc<WpEnv>,
     pub timeline: Arc<Timeline>,
@@ -302,7 +296,8 @@ pub struct Fleet {
     spec: PodSpec,
     layout: Layout,
     sidecar_image: String,
-    recipe: PodRecipe,
+    /// What every pod of the Deployment shares.
+    settings: PodSettings,
     name: &'static str,
     pods: Mutex<Vec<Arc<Pod>>>,
     replicas: AtomicUsize,
@@ -310,26 +305,6 @@ pub struct Fleet {
     stop: watch::Sender<bool>,
     endpoints: Mutex<Option<JoinHandle<()>>>,
     kubepods: Mutex<Option<Kubepods>>,
-}
-
-fn vars_of(path: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
-        .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn millis(seconds: f64, scale: f64) -> String {
-    format!("{}ms", ((seconds * scale * 1000.0).round() as u64).max(1))
-}
-
-fn env_flags(vars: &BTreeMap<String, String>) -> Vec<String> {
-    vars.iter()
-        .flat_map(|(k, v)| ["--env".to_string(), format!("{k}={v}")])
-        .collect()
 }
 
 impl Fleet {
@@ -347,7 +322,8 @@ impl Fleet {
         let haproxy = Arc::new(
             Haproxy::start(service, SLOTS).unwrap_or_else(|e| panic!("scenario {name}: {e}")),
         );
-        let recipe = recipe(&env, setup.own_database, setup.scale);
+        // The sidecar's Host header is the siteurl: what the Service answers for.
+        let settings = PodSettings::new(&env, setup.own_database, setup.scale);
         let timeline = Arc::new(Timeline::new(setup.scale, "deployment"));
         timeline.mark(format!(
             "Service (HAProxy) on {service}; strategy {:?}; propagation {:.1}s emulated; \
@@ -365,7 +341,7 @@ impl Fleet {
             spec: setup.pod,
             layout: setup.layout,
             sidecar_image: setup.sidecar_image,
-            recipe,
+            settings,
             name,
             pods: Mutex::new(Vec::new()),
             replicas: AtomicUsize::new(0),
@@ -491,7 +467,7 @@ impl Fleet {
     }
 
     /// The podman pod, its volumes, its two containers (not started: the emulator
-    /// starts them), as `stage.rs` makes one.
+    /// starts them), from the pieces `stage.rs` makes its pod of, in the same order.
     #[allow(clippy::type_complexity)]
     fn build(
         &self,
@@ -499,116 +475,32 @@ impl Fleet {
         template: &Template,
     ) -> Result<(Parts, Vec<(String, Arc<dyn ContainerRuntime>)>), String> {
         let pod_name = format!("wps-{}-{}-{}", self.name, std::process::id(), pod.number);
-        let _ = podman(&["pod", "rm", "--force", "--time", "0", &pod_name]);
-        let owned_pod = Owned::new(
-            Kind::Pod,
-            podman(&[
-                "pod",
-                "create",
-                "--name",
-                &pod_name,
-                "--share",
-                "net,ipc,uts",
-                "--publish",
-                &format!("127.0.0.1:{}:{WORDPRESS_PORT}", pod.addr.port()),
-                "--publish",
-                &format!("127.0.0.1:{}:{SIDECAR_PORT}", pod.sidecar_addr.port()),
-                "--sysctl",
-                "net.ipv4.ip_unprivileged_port_start=0",
-                "--cgroup-parent",
-                &format!("/{}", self.kubepods_name()),
-            ])?,
-        );
-        let volume = |what: &str| -> Result<Owned, String> {
-            let owned = Owned::new(
-                Kind::Volume,
-                podman(&["volume", "create", &format!("{pod_name}-{what}")])?,
-            );
-            let path = owned.mountpoint()?;
-            // fsGroup 33, as the kubelet applies it to an emptyDir.
-            let status = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(r#"chgrp 33 "$1" && chmod 2775 "$1""#)
-                .arg("sh")
-                .arg(&path)
-                .status()
-                .map_err(|e| format!("chgrp {}: {e}", path.display()))?;
-            if !status.success() {
-                return Err(format!("fsGroup on {}", path.display()));
-            }
-            Ok(owned)
-        };
-        let state = volume("sentinel-state")?;
+        let owned_pod = create_pod(
+            &pod_name,
+            pod.addr,
+            pod.sidecar_addr,
+            Some(&format!("/{}", self.kubepods_name())),
+        )?;
+        let state = empty_dir(&pod_name, "sentinel-state")?;
         let docroot = match self.layout {
-            Layout::SharedVolume => Some(volume("docroot")?),
+            Layout::SharedVolume => Some(empty_dir(&pod_name, "docroot")?),
             Layout::ContainerLayer => None,
         };
-        let recipe = &self.recipe;
-        let security = [
-            "--user",
-            "33:33",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges",
-        ]
-        .map(String::from);
-        let mut wordpress_flags: Vec<String> = security.to_vec();
-        wordpress_flags.extend([
-            "--volume".into(),
-            recipe.socket_mount.clone(),
-            "--volume".into(),
-            format!(
-                "{}:/usr/src/wordpress/wp-config-docker.php:ro",
-                recipe.golden.display()
-            ),
-        ]);
-        if let Some(docroot) = &docroot {
-            wordpress_flags.extend(["--volume".into(), format!("{}:/var/www/html", docroot.id)]);
-        }
-        wordpress_flags.extend(env_flags(&recipe.wordpress_vars));
+        let docroot_id = docroot.as_ref().map(|d| d.id.as_str());
         let logs = self.env.dir.join(&pod.name);
         std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
         let wordpress = Arc::new(PodmanContainer::new(
             &pod_name,
-            RunSpec {
-                name: WORDPRESS.into(),
-                flags: wordpress_flags,
-                image: template.image.clone(),
-                command: Vec::new(),
-                stop_signal: "WINCH".into(),
-            },
+            self.settings.wordpress(&template.image, docroot_id),
             logs.join("wordpress.log"),
         ));
         let mut runtimes: Vec<(String, Arc<dyn ContainerRuntime>)> =
             vec![(WORDPRESS.into(), wordpress.clone())];
         let sidecar = if self.spec.container(SIDECAR).is_some() {
-            let mut flags: Vec<String> = security.to_vec();
-            flags.extend(["--read-only".into(), "--read-only-tmpfs=false".into()]);
-            flags.extend([
-                "--volume".into(),
-                recipe.socket_mount.clone(),
-                "--volume".into(),
-                format!(
-                    "{}:/etc/wp-sentinel/golden/wp-config.php:ro",
-                    recipe.golden.display()
-                ),
-                "--volume".into(),
-                format!("{}:/var/lib/wp-sentinel", state.id),
-            ]);
-            if let Some(docroot) = &docroot {
-                flags.extend(["--volume".into(), format!("{}:/var/www/html", docroot.id)]);
-            }
-            flags.extend(env_flags(&recipe.sidecar_vars));
             let sidecar = Arc::new(PodmanContainer::new(
                 &pod_name,
-                RunSpec {
-                    name: SIDECAR.into(),
-                    flags,
-                    image: self.sidecar_image.clone(),
-                    command: vec!["serve".into()],
-                    stop_signal: "TERM".into(),
-                },
+                self.settings
+                    .sidecar(&self.sidecar_image, &state.id, docroot_id),
                 logs.join("sidecar.log"),
             ));
             runtimes.push((SIDECAR.into(), sidecar.clone()));
@@ -1021,80 +913,5 @@ async fn endpoints_controller(fleet: Arc<Fleet>, mut stop: watch::Receiver<bool>
                 applied.err().map(|e| format!(": {e}")).unwrap_or_default()
             ));
         }
-    }
-}
-
-/// The settings every pod shares: the manifests' ConfigMaps and Secret, this
-/// scenario's database through its socket directory, the sidecar's intervals scaled.
-fn recipe(env: &WpEnv, own_database: bool, scale: f64) -> PodRecipe {
-    let (socket_dir, socket) = if own_database {
-        let own = PathBuf::from(env.var("MYSQL_OWN_SOCKET"));
-        (
-            own.parent().expect("socket directory").to_path_buf(),
-            own.file_name()
-                .expect("socket name")
-                .to_string_lossy()
-                .into_owned(),
-        )
-    } else {
-        (PathBuf::from("/run/mysqld"), "mysqld.sock".to_string())
-    };
-    let mut shared: BTreeMap<String, String> = vars_of(&repo().join("k8s/base/wordpress.env"))
-        .into_iter()
-        .collect();
-    shared.extend(env.wordpress_vars());
-    shared.insert(
-        "WORDPRESS_DB_HOST".into(),
-        format!("localhost:/run/mysqld/{socket}"),
-    );
-    for key in [
-        "AUTH_KEY",
-        "SECURE_AUTH_KEY",
-        "LOGGED_IN_KEY",
-        "NONCE_KEY",
-        "AUTH_SALT",
-        "SECURE_AUTH_SALT",
-        "LOGGED_IN_SALT",
-        "NONCE_SALT",
-    ] {
-        shared.insert(format!("WORDPRESS_{key}"), format!("pod-test-{key}"));
-    }
-    let extra = shared
-        .get("WORDPRESS_CONFIG_EXTRA")
-        .cloned()
-        .unwrap_or_default();
-    shared.insert(
-        "WORDPRESS_CONFIG_EXTRA".into(),
-        format!(
-            "{extra} define('WP_HTTP_BLOCK_EXTERNAL', true); \
-             define('AUTOMATIC_UPDATER_DISABLED', true); define('DISABLE_WP_CRON', true);"
-        ),
-    );
-    let mut sidecar = shared.clone();
-    sidecar.extend(vars_of(&repo().join("k8s/base/wp-sentinel.env")));
-    let interval = millis(5.0, scale);
-    let jitter = millis(0.5, scale);
-    for (key, value) in [
-        ("WP_SENTINEL_LOG__FORMAT", "text".to_string()),
-        ("WP_SENTINEL_WORDPRESS__INTERVAL", interval.clone()),
-        ("WP_SENTINEL_WORDPRESS__JITTER", jitter.clone()),
-        ("WP_SENTINEL_MYSQL__INTERVAL", interval),
-        ("WP_SENTINEL_MYSQL__JITTER", jitter),
-        ("WP_SENTINEL_WPCONFIG__INTERVAL", millis(10.0, scale)),
-        ("WP_SENTINEL_SHUTDOWN__DRAIN", millis(5.0, scale)),
-        ("WP_SENTINEL_SHUTDOWN__DEADLINE", millis(5.0, scale)),
-        // The siteurl: what the Service answers for.
-        (
-            "WP_SENTINEL_WORDPRESS__HOST_HEADER",
-            env.php_addr().to_string(),
-        ),
-    ] {
-        sidecar.insert(key.into(), value);
-    }
-    PodRecipe {
-        wordpress_vars: shared,
-        sidecar_vars: sidecar,
-        socket_mount: format!("{}:/run/mysqld:ro", socket_dir.display()),
-        golden: repo().join(GOLDEN),
     }
 }

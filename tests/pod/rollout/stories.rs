@@ -18,13 +18,12 @@
 //!   ready, the rollout stalls with every old pod kept, nothing is restarted; once
 //!   the database is back the rollout completes.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::article::article_pod;
 use crate::kubelet::manifest::read_pod;
-use crate::podman::images;
+use crate::podman::{image_named, images};
 use crate::rollout::fleet::{Fleet, FleetSetup, Strategy, Template};
 use crate::rollout::load::{tally, Load, Tally};
 use crate::stage::{scale, MANIFEST};
@@ -99,27 +98,14 @@ impl Busy {
 
 /// The v1 and v2 images from `scripts/images.sh`.
 fn releases() -> (Template, Template) {
-    let built = images();
-    let text = std::fs::read_to_string(repo().join("target/pod/images.env"))
-        .expect("target/pod/images.env after scripts/images.sh build");
-    let vars: BTreeMap<&str, &str> = text
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .collect();
-    let get = |key: &str| {
-        vars.get(key)
-            .unwrap_or_else(|| panic!("{key} missing from target/pod/images.env"))
-            .to_string()
-    };
-    let _ = built;
     (
         Template {
             release: "v1".into(),
-            image: get("WORDPRESS_V1_IMAGE"),
+            image: image_named("WORDPRESS_V1_IMAGE"),
         },
         Template {
             release: "v2".into(),
-            image: get("WORDPRESS_V2_IMAGE"),
+            image: image_named("WORDPRESS_V2_IMAGE"),
         },
     )
 }
@@ -291,12 +277,7 @@ async fn manifests_lose_no_request_in_update_rollback_scale_out_and_in() {
             n => Err(format!("{n} container restarts during the operations")),
         }
     });
-    let logs = verdict.as_ref().err().map(|_| fleet.logs());
-    println!("--- timeline ---\n{timeline}");
-    fleet.clone().finish().await;
-    if let Err(error) = verdict {
-        panic!("{error}\n--- last output ---\n{}", logs.unwrap_or_default());
-    }
+    conclude(&fleet, Some(timeline), verdict).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,20 +293,22 @@ async fn the_articles_setup_is_measured_in_the_same_operations() {
             None => Ok(()),
         }
     });
-    let logs = verdict.as_ref().err().map(|_| fleet.logs());
-    println!("--- timeline ---\n{timeline}");
-    fleet.clone().finish().await;
-    if let Err(error) = verdict {
-        panic!("{error}\n--- last output ---\n{}", logs.unwrap_or_default());
-    }
+    conclude(&fleet, Some(timeline), verdict).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_during_a_database_outage_stalls_and_restarts_nothing() {
     let fleet = Fleet::start(manifests_setup("rollout_outage", true)).await;
     let verdict = outage(&fleet).await;
+    conclude(&fleet, None, verdict).await;
+}
+
+/// Ends a scenario: on a failure the pods' last output (while they still exist), the
+/// timeline (`None`: rendered now), the Deployment removed, then the verdict.
+async fn conclude(fleet: &Arc<Fleet>, timeline: Option<String>, verdict: Result<(), String>) {
     let logs = verdict.as_ref().err().map(|_| fleet.logs());
-    println!("--- timeline ---\n{}", fleet.render());
+    let timeline = timeline.unwrap_or_else(|| fleet.render());
+    println!("--- timeline ---\n{timeline}");
     fleet.clone().finish().await;
     if let Err(error) = verdict {
         panic!("{error}\n--- last output ---\n{}", logs.unwrap_or_default());
