@@ -17,7 +17,7 @@
 //!   `shared_volume` (restore as uid 33 with a read-only root), `outage`,
 //!   `sidecar_faults` (SIGTERM, SIGKILL, the state file), `wedge` (`podman pause`).
 //! - `rollout`: several pods behind a Service (HAProxy), a Deployment controller and
-//!   visitors: the rolling update, the rollback, scaling out and in (issue 14).
+//!   visitors: the rolling update, the rollback, scaling out and in.
 
 pub use testkit::kubelet;
 pub use testkit::pod::{podman, runtime, stage};

@@ -1,5 +1,5 @@
 //! The article's other two stories, measured: a rolling update and its rollback,
-//! scaling out and in, with visitors through a Service the whole time (issue 14).
+//! scaling out and in, with visitors through a Service the whole time.
 //!
 //! - `haproxy`: the Service (Debian's HAProxy, no health checks of its own).
 //! - `fleet`: the pods of a Deployment, the Deployment controller, the endpoints
