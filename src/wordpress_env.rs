@@ -191,8 +191,9 @@ pub const IMAGE_VARIABLES: &[&str] = &[
 
 /// The image's variables as this process saw them at start-up (each `X` and
 /// `X_FILE`), so the drift check compares against the same environment the
-/// configuration was validated with. `_FILE` contents are read at each lookup: a
-/// rotated Secret is seen without a restart. `Debug` shows names only.
+/// configuration was validated with. `_FILE` contents are read at each lookup (the
+/// wp-config check takes a [`snapshot`](Self::snapshot) per run): a rotated Secret
+/// is seen without a restart. `Debug` shows names only.
 #[derive(Clone, Default)]
 pub struct ImageEnvironment {
     variables: std::collections::BTreeMap<String, String>,
@@ -215,6 +216,20 @@ impl ImageEnvironment {
     pub fn get(&self, name: &str) -> Option<String> {
         let lookup = |key: &str| self.variables.get(key).cloned();
         getenv_docker(&lookup, name).ok().flatten()
+    }
+
+    /// Every image variable's value now, `_FILE` contents read once: what one drift
+    /// comparison looks up. Reading a Secret is file I/O, so the wp-config check takes
+    /// this on the blocking thread that read the file, never on the async runtime (a
+    /// Secret on a hung volume must not stall a worker; the check's timeout covers it).
+    pub fn snapshot(&self) -> ImageEnvironment {
+        let mut variables = std::collections::BTreeMap::new();
+        for name in IMAGE_VARIABLES {
+            if let Some(value) = self.get(name) {
+                variables.insert(name.to_string(), value);
+            }
+        }
+        ImageEnvironment { variables }
     }
 
     /// [`get`](Self::get) as the closure the drift comparison takes.
@@ -342,5 +357,37 @@ mod tests {
         assert!(errors[0].starts_with("WORDPRESS_DB_PASSWORD_FILE"));
         assert!(errors[1].starts_with("WORDPRESS_DB_HOST"));
         assert!(errors[2].starts_with("WORDPRESS_TABLE_PREFIX"));
+    }
+
+    #[test]
+    fn a_snapshot_reads_the_secrets_once_and_answers_as_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("password");
+        std::fs::write(&path, "first\n").unwrap();
+        let path_text = path.to_string_lossy().to_string();
+        let env = move |name: &str| match name {
+            "WORDPRESS_DB_PASSWORD_FILE" => Some(path_text.clone()),
+            "WORDPRESS_DB_USER" => Some("wp".to_string()),
+            _ => None,
+        };
+        let image = ImageEnvironment::capture(&env);
+        let snapshot = image.snapshot();
+        for name in IMAGE_VARIABLES {
+            assert_eq!(snapshot.get(name), image.get(name), "{name}");
+        }
+        assert_eq!(
+            snapshot.get("WORDPRESS_DB_PASSWORD").as_deref(),
+            Some("first")
+        );
+        // A rotated Secret: the next snapshot sees it, this one keeps what it read.
+        std::fs::write(&path, "second\n").unwrap();
+        assert_eq!(
+            snapshot.get("WORDPRESS_DB_PASSWORD").as_deref(),
+            Some("first")
+        );
+        assert_eq!(
+            image.snapshot().get("WORDPRESS_DB_PASSWORD").as_deref(),
+            Some("second")
+        );
     }
 }

@@ -307,14 +307,16 @@ impl WpConfigCheck {
             );
         }
         let (path, max_bytes, reader) = (self.path.clone(), self.max_bytes, self.reader.clone());
-        let reading = self.reading.clone();
+        let (reading, env) = (self.reading.clone(), self.env.clone());
         let task = tokio::task::spawn_blocking(move || {
             let read = reader(&path, max_bytes);
+            // The `_FILE` Secrets too are read here, off the async runtime.
+            let env = env.snapshot();
             reading.store(false, Ordering::Release);
-            read
+            (read, env)
         });
         match task.await {
-            Ok((read, owner)) => self.evaluate(read, owner, started),
+            Ok(((read, owner), env)) => self.evaluate(read, owner, &env, started),
             Err(error) => {
                 self.reading.store(false, Ordering::Release);
                 self.fail(
@@ -333,7 +335,13 @@ impl WpConfigCheck {
     }
 
     /// Turns what was read into an observation. Pure but for the memory it keeps.
-    pub fn evaluate(&self, read: FileRead, owner: Option<Owner>, started: Instant) -> Observation {
+    pub fn evaluate(
+        &self,
+        read: FileRead,
+        owner: Option<Owner>,
+        env: &ImageEnvironment,
+        started: Instant,
+    ) -> Observation {
         let bytes = match read {
             FileRead::Bytes(bytes) => bytes,
             // Unreadable to the sidecar says nothing about what WordPress reads.
@@ -365,7 +373,7 @@ impl WpConfigCheck {
             }
         }
         let parsed = reader::parse(&bytes);
-        let drifts = drift::compare(&parsed, &self.desired, &self.env.lookup());
+        let drifts = drift::compare(&parsed, &self.desired, &env.lookup());
         if !drifts.is_empty() {
             self.count_new_drifts(&drifts);
             let described: Vec<String> = drifts.iter().map(ToString::to_string).collect();
